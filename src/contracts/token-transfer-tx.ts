@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { ValidationError } from "../kernel/errors.js";
+
+/**
+ * TokenTransferTx v1 — the value of `att.token-transfers.v1` (DESIGN.md "Topics").
+ * One message per transaction with at least one ERC-20 Transfer log, keyed by the sender.
+ *
+ * `removed: true` (an extension of v1, absent on normal messages) announces that a transaction
+ * already published was orphaned by a reorg deeper than the confirmation depth: the message
+ * carries the orphaned transaction as it was first published, and downstream retracts what
+ * it derived from it (see DESIGN.md additions in README "Reorgs").
+ */
+
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+export const address = z
+  .string()
+  .regex(/^0x[0-9a-f]{40}$/, "expected a lower-case 0x-prefixed 20-byte hex address");
+export const hash32 = z
+  .string()
+  .regex(/^0x[0-9a-f]{64}$/, "expected a lower-case 0x-prefixed 32-byte hex hash");
+const nonNegInt = z.number().int("expected an integer").nonnegative("expected a non-negative integer");
+export const uint256String = z
+  .string()
+  .regex(
+    /^(0|[1-9][0-9]*)$/,
+    "expected the uint256 as a decimal string without sign, exponent or leading zeros",
+  )
+  .refine((s) => s.length <= 78 && BigInt(s) <= MAX_UINT256, "expected a value below 2^256");
+
+export const transferSchema = z.strictObject({
+  logIndex: nonNegInt,
+  token: address,
+  from: address,
+  to: address,
+  value: uint256String,
+});
+
+export const tokenTransferTxSchema = z.strictObject({
+  v: z.literal(1, "expected schema version v = 1"),
+  chainId: z.number().int().positive("expected a positive chain id"),
+  blockNumber: nonNegInt,
+  blockHash: hash32,
+  blockTimestamp: nonNegInt,
+  txHash: hash32,
+  txIndex: nonNegInt,
+  from: address,
+  to: address.nullable(),
+  transfers: z.array(transferSchema).min(1, "expected at least one transfer"),
+  observedAt: nonNegInt,
+  removed: z.literal(true).optional(),
+});
+
+export type Transfer = z.infer<typeof transferSchema>;
+export type TokenTransferTx = z.infer<typeof tokenTransferTxSchema>;
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const json = JSON.stringify(v);
+  const shown = json === undefined ? String(v) : json.length > 60 ? `${json.slice(0, 60)}…` : json;
+  return `${shown} (${Array.isArray(v) ? "array" : v === null ? "null" : typeof v})`;
+}
+
+function pathString(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    "",
+  );
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+/** Turns a zod failure into one precise ValidationError: field path, what it got, what it expected. */
+export function toValidationError(
+  what: string,
+  error: z.ZodError,
+  input: unknown,
+  code: string,
+): ValidationError {
+  const issue = error.issues[0]!;
+  const path = pathString(issue.path);
+  const got =
+    issue.code === "unrecognized_keys"
+      ? `unexpected field(s) ${issue.keys.join(", ")}`
+      : `got ${describeValue(valueAt(input, issue.path))}`;
+  return new ValidationError(`Invalid ${what}: ${path || "(root)"}: ${issue.message}; ${got}`, {
+    code,
+    path,
+    details: error.issues.slice(1, 4).map((i) => `also ${pathString(i.path) || "(root)"}: ${i.message}`),
+  });
+}
+
+/**
+ * Parses the bytes of a Kafka message into a TokenTransferTx, or throws a ValidationError
+ * (code `ATT_INVALID_MESSAGE`) whose message names the field, what it held and what was expected.
+ */
+export function parseTokenTransferTx(bytes: Buffer | string | null): TokenTransferTx {
+  if (bytes === null)
+    throw new ValidationError("Invalid TokenTransferTx: empty message (tombstone)", {
+      code: "ATT_INVALID_MESSAGE",
+    });
+  const text = typeof bytes === "string" ? bytes : bytes.toString("utf8");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`Invalid TokenTransferTx: not JSON (${(err as Error).message})`, {
+      code: "ATT_INVALID_JSON",
+    });
+  }
+  const r = tokenTransferTxSchema.safeParse(json);
+  if (!r.success) throw toValidationError("TokenTransferTx", r.error, json, "ATT_INVALID_MESSAGE");
+  return r.data;
+}
+
+export function serializeTokenTransferTx(tx: TokenTransferTx): string {
+  return JSON.stringify(tx);
+}

@@ -1,0 +1,79 @@
+import { chainOptions } from "./chain.js";
+import { commonOptions } from "./common.js";
+import { kafkaOptions } from "./kafka.js";
+import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
+import { redisOptions } from "./redis.js";
+
+export { ConfigError } from "../errors.js";
+export * from "./option.js";
+
+/**
+ * Every configuration section by name. Stages add their own section file and register it
+ * here; `att config` prints them all with defaults.
+ */
+export const sections = {
+  common: commonOptions,
+  kafka: kafkaOptions,
+  redis: redisOptions,
+  chain: chainOptions,
+} satisfies Record<string, Section>;
+
+export type Sections = typeof sections;
+export type Config = { [K in keyof Sections]: SectionValues<Sections[K]> };
+export type Overrides = { [K in keyof Sections]?: Partial<Record<keyof Sections[K], unknown>> };
+
+/**
+ * Reads the whole configuration once, from `env` (default `process.env`) with CLI flag
+ * overrides on top. Throws a ConfigError listing every bad variable, what it got, what it
+ * expected and how to fix it.
+ *
+ * @example
+ *   const config = loadConfig(process.env, { chain: { rpcHttpUrl: opts.rpc } });
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Overrides = {},
+): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, section] of Object.entries(sections)) {
+    out[name] = loadSection(
+      section as Section,
+      env,
+      (overrides as Record<string, Record<string, unknown>>)[name] ?? {},
+      problems,
+    );
+  }
+  throwIfProblems(problems);
+  return out as Config;
+}
+
+/** Values of every secret option, so that logs can scrub them wherever they appear. */
+export function secretValues(env: Record<string, string | undefined> = process.env): string[] {
+  const out: string[] = [];
+  for (const section of Object.values(sections) as Section[]) {
+    for (const opt of Object.values(section)) {
+      const v = env[opt.env];
+      if (opt.secret && v && v.length >= 4) out.push(v);
+    }
+  }
+  return out;
+}
+
+/** Documentation table of every option: env var, default, description. */
+export function describeConfig(format: "text" | "markdown" = "text"): string {
+  const rows: string[] = [];
+  if (format === "markdown") rows.push("| variable | default | description |", "|---|---|---|");
+  for (const [name, section] of Object.entries(sections) as [string, Section][]) {
+    if (format === "text") rows.push(`\n[${name}]`);
+    for (const opt of Object.values(section)) {
+      const def = formatDefault(opt);
+      rows.push(
+        format === "markdown"
+          ? `| \`${opt.env}\` | \`${def}\` | ${opt.doc} Expected: ${opt.expected}. |`
+          : `  ${opt.env.padEnd(34)} ${def.padEnd(24)} ${opt.doc}`,
+      );
+    }
+  }
+  return rows.join("\n");
+}

@@ -1,0 +1,72 @@
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type ITopicConfig,
+  type KafkaConfig,
+  type LogEntry,
+  type SASLOptions,
+} from "kafkajs";
+import type { Config } from "./config/index.js";
+import type { Logger } from "./logger.js";
+
+/**
+ * Thin adapter around kafkajs (unmaintained since 2023, see PITFALLS): the rest of the code
+ * imports Kafka only from here, so the client could be swapped.
+ */
+export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
+
+export function createKafka(config: Config["kafka"], opts: { logger: Logger; stage: string }): Kafka {
+  const sasl: SASLOptions | undefined = config.saslMechanism
+    ? ({
+        mechanism: config.saslMechanism,
+        username: config.saslUsername ?? "",
+        password: config.saslPassword ?? "",
+      } as SASLOptions)
+    : undefined;
+  const kafkaConfig: KafkaConfig = {
+    clientId: `${config.clientId}-${opts.stage}`,
+    brokers: config.brokers,
+    ssl: config.ssl,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => (entry: LogEntry) => logKafka(opts.logger, entry),
+    retry: { initialRetryTime: 200, retries: 8 },
+    ...(sasl ? { sasl } : {}),
+  };
+  return new Kafka(kafkaConfig);
+}
+
+function logKafka(logger: Logger, { level, log }: LogEntry): void {
+  const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
+  const fields = { msg: `kafkajs: ${String(message)}`, ...rest };
+  if (level === KafkaLogLevel.ERROR) logger.error(fields);
+  else if (level === KafkaLogLevel.WARN) logger.warn(fields);
+  else if (level === KafkaLogLevel.INFO) logger.info(fields);
+  else logger.debug(fields);
+}
+
+/** Creates the topics that are missing; existing topics are left alone. */
+export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Standard topics of this deployment with the configured partition counts. */
+export function standardTopics(config: Config["kafka"]): ITopicConfig[] {
+  const base = { numPartitions: config.topicPartitions, replicationFactor: config.topicReplicationFactor };
+  return [
+    { topic: config.topicTransfers, ...base },
+    { topic: config.topicFindings, ...base },
+    { topic: config.topicDlq, ...base },
+  ];
+}

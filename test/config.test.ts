@@ -1,0 +1,91 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
+import { loadConfig, secretValues } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { ConfigError } from "../src/kernel/errors.js";
+
+const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+function runCli(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
+}
+
+describe("configuration", () => {
+  it("uses documented defaults when nothing is set", () => {
+    const c = loadConfig({});
+    expect(c.kafka.brokers).toEqual(["127.0.0.1:9092"]);
+    expect(c.kafka.topicTransfers).toBe("att.token-transfers.v1");
+    expect(c.kafka.topicFindings).toBe("att.findings.v1");
+    expect(c.kafka.topicDlq).toBe("att.dlq.v1");
+  });
+
+  it("names the variable, what it got and what it expected for every bad value", () => {
+    let err: unknown;
+    try {
+      loadConfig({ ATT_METRICS_PORT: "70000", ATT_REDIS_URL: "http://x", ATT_LOG_LEVEL: "loud" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('ATT_METRICS_PORT: got "70000" (string), expected an integer between 0 and 65535');
+    expect(msg).toContain("ATT_REDIS_URL");
+    expect(msg).toContain("scheme redis or rediss");
+    expect(msg).toContain('ATT_LOG_LEVEL: got "loud"');
+    expect(msg).toContain("3 problems");
+  });
+
+  it("keeps secrets out of log lines, wherever they appear", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const env = { ATT_KAFKA_SASL_PASSWORD: "hunter2-sasl-secret" };
+    const logger = createLogger({ secrets: secretValues(env), destination });
+    logger.error({
+      msg: "Request failed",
+      url: "https://api.etherscan.io/api?module=account&apikey=ABCDEF123456",
+      err: new Error("auth failed for hunter2-sasl-secret"),
+    });
+    logger.info({ msg: "Config", kafka: { saslPassword: "hunter2-sasl-secret" }, apiKey: "zzz" });
+    await new Promise((r) => setTimeout(r, 10));
+    const out = lines.join("");
+    expect(out).toContain("Request failed");
+    expect(out).not.toContain("hunter2-sasl-secret");
+    expect(out).not.toContain("ABCDEF123456");
+    expect(out).not.toContain("zzz");
+    expect(out).toContain("apikey=***");
+  });
+
+  it("stops the CLI with the clear message and a non-zero exit code", () => {
+    const r = runCli(["config", "--check"], { ATT_KAFKA_BROKERS: "not a broker" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      'ATT_KAFKA_BROKERS: got "not a broker" (string), expected a comma-separated list',
+    );
+    expect(r.stderr).toContain("Fix: set ATT_KAFKA_BROKERS");
+  });
+
+  it("accepts a valid environment", () => {
+    const r = runCli(["config", "--check"], { ATT_KAFKA_BROKERS: "10.0.0.1:9092,10.0.0.2:9092" });
+    expect(r.stdout).toContain("configuration ok");
+    expect(r.status).toBe(0);
+  });
+
+  it("answers --version and --help", () => {
+    const v = runCli(["--version"], {});
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const h = runCli(["--help"], {});
+    for (const cmd of ["ingest", "score", "enrich", "replay", "tx", "stats", "model", "simulate", "demo"]) {
+      expect(h.stdout).toContain(cmd);
+    }
+  });
+});

@@ -1,0 +1,104 @@
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type Producer,
+  type ProducerConfig,
+  type ConsumerConfig,
+} from "kafkajs";
+import { onTestFinished } from "vitest";
+import { uniqueName } from "./names.js";
+import { KAFKA_BROKERS } from "./services.js";
+
+export const testKafka = new Kafka({
+  clientId: "att-test",
+  brokers: KAFKA_BROKERS,
+  logLevel: logLevel.NOTHING,
+});
+
+/**
+ * Creates a topic with a unique name for the current test and deletes it when the test ends.
+ * Call inside a test (cleanup is registered with `onTestFinished`).
+ */
+export async function createTestTopic(prefix = "t", numPartitions = 1): Promise<string> {
+  const topic = uniqueName(prefix);
+  const admin = await connectedAdmin();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  onTestFinished(async () => {
+    const a = await connectedAdmin();
+    await a.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => undefined);
+  });
+  return topic;
+}
+
+export async function connectedAdmin(): Promise<Admin> {
+  const admin = testKafka.admin();
+  await admin.connect();
+  onTestFinished(() => admin.disconnect());
+  return admin;
+}
+
+export async function connectedProducer(config: ProducerConfig = {}): Promise<Producer> {
+  const producer = testKafka.producer(config);
+  await producer.connect();
+  onTestFinished(() => producer.disconnect());
+  return producer;
+}
+
+export async function connectedConsumer(config: Partial<ConsumerConfig> = {}): Promise<Consumer> {
+  const consumer = testKafka.consumer({ groupId: uniqueName("g"), ...config });
+  await consumer.connect();
+  onTestFinished(() => consumer.disconnect());
+  return consumer;
+}
+
+/** Reads every message of `topic` from the beginning until `count` arrived or `timeoutMs` passed. */
+export async function readTopic(
+  topic: string,
+  count: number,
+  opts: { timeoutMs?: number; readCommitted?: boolean } = {},
+): Promise<
+  {
+    key: string | null;
+    value: string | null;
+    partition: number;
+    offset: string;
+    headers: Record<string, string>;
+  }[]
+> {
+  const consumer = await connectedConsumer({ readUncommitted: !(opts.readCommitted ?? true) });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: {
+    key: string | null;
+    value: string | null;
+    partition: number;
+    offset: string;
+    headers: Record<string, string>;
+  }[] = [];
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, opts.timeoutMs ?? 20_000);
+    void consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        out.push({
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          partition,
+          offset: message.offset,
+          headers,
+        });
+        if (out.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.stop();
+  return out;
+}
