@@ -1,0 +1,86 @@
+import { bool, int, oneOf, optional, str } from "./option.js";
+
+const topicName = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** `att score`: the consumer group that turns transfers into findings. */
+export const scoreOptions = {
+  groupId: str(
+    "ATT_SCORE_GROUP_ID",
+    "att-score",
+    "Consumer group id. A second group (e.g. a shadow model) needs its own id and findings topic.",
+    { pattern: /^[a-zA-Z0-9._-]+$/ },
+  ),
+  transactionalIdPrefix: str(
+    "ATT_SCORE_TRANSACTIONAL_ID_PREFIX",
+    "att-score",
+    "Prefix of the per-partition transactional ids (fencing zombies after a rebalance).",
+    { pattern: /^[a-zA-Z0-9._-]+$/ },
+  ),
+  batchMaxSize: int(
+    "ATT_SCORE_BATCH_MAX",
+    1000,
+    "Messages per processing batch = one model call and one Kafka transaction.",
+    { min: 1, max: 50_000 },
+  ),
+  partitionsConcurrently: int(
+    "ATT_SCORE_PARTITIONS_CONCURRENTLY",
+    2,
+    "Partitions processed at the same time by one process.",
+    { min: 1, max: 64 },
+  ),
+  maxBytesPerPartition: int(
+    "ATT_SCORE_MAX_BYTES_PER_PARTITION",
+    1_048_576,
+    "Fetch size per partition: bounds memory together with ATT_SCORE_MAX_BYTES.",
+    { min: 1024 },
+  ),
+  maxBytes: int("ATT_SCORE_MAX_BYTES", 8_388_608, "Fetch size per request (all partitions).", { min: 1024 }),
+  sessionTimeoutMs: int(
+    "ATT_SCORE_SESSION_TIMEOUT_MS",
+    30_000,
+    "Group session timeout: how long a dead replica holds its partitions.",
+    { min: 1000, max: 300_000 },
+  ),
+  heartbeatIntervalMs: int("ATT_SCORE_HEARTBEAT_MS", 3000, "Group heartbeat interval.", {
+    min: 100,
+    max: 60_000,
+  }),
+  fromBeginning: bool(
+    "ATT_SCORE_FROM_BEGINNING",
+    true,
+    "A new group (no committed offsets) starts at the earliest offset; false = latest.",
+  ),
+  enrichDeadlineMs: int(
+    "ATT_SCORE_ENRICH_DEADLINE_MS",
+    30_000,
+    "How long a batch waits for enrichment before the transaction gets an INVALID finding saying why.",
+    { min: 10, max: 3_600_000 },
+  ),
+  normalFindings: oneOf(
+    "ATT_FINDINGS_NORMAL",
+    ["main", "off", "topic"] as const,
+    "main",
+    "NORMAL findings: on the main findings topic (as the ATT bot), off, or on ATT_TOPIC_FINDINGS_NORMAL.",
+  ),
+  normalTopic: optional(
+    str("ATT_TOPIC_FINDINGS_NORMAL", undefined, "Topic for NORMAL findings when ATT_FINDINGS_NORMAL=topic.", {
+      pattern: topicName,
+    }),
+  ),
+  alertsTopic: optional(
+    str("ATT_TOPIC_ALERTS", undefined, "Extra topic that receives only ANOMALOUS and INVALID findings.", {
+      pattern: topicName,
+    }),
+  ),
+  explainTopK: int(
+    "ATT_SCORE_EXPLAIN_TOP_K",
+    5,
+    "Features listed in each anomalous finding's explanations.",
+    { min: 0, max: 100 },
+  ),
+  explainNormal: bool(
+    "ATT_SCORE_EXPLAIN_NORMAL",
+    false,
+    "Also explain NORMAL findings (costs ~0.1 ms per row).",
+  ),
+};

@@ -1,0 +1,124 @@
+import { ConfigError, NonRetryableError } from "../kernel/errors.js";
+import type { Admin } from "../kernel/kafka.js";
+
+export class GroupActiveError extends NonRetryableError {
+  readonly code = "ATT_GROUP_ACTIVE";
+}
+
+export type ReplayTarget =
+  | { kind: "earliest" }
+  | { kind: "latest" }
+  | { kind: "timestamp"; ms: number }
+  | { kind: "offsets"; offsets: Map<number, string> };
+
+export interface PartitionMove {
+  partition: number;
+  from: string;
+  to: string;
+}
+
+/** Parses "2026-11-01T00:00:00Z", unix seconds or unix milliseconds into milliseconds. */
+export function parseTimestamp(raw: string): number {
+  const t = raw.trim();
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return n < 1e11 ? n * 1000 : n;
+  }
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms)) {
+    throw new ConfigError(`Invalid --to-timestamp: got ${JSON.stringify(raw)}`, {
+      details: ["Expected: an ISO-8601 time (2026-11-01T00:00:00Z), unix seconds or unix milliseconds."],
+    });
+  }
+  return ms;
+}
+
+/** Parses "0:120,1:98" into partition → offset. */
+export function parseOffsets(raw: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const part of raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^(\d+):(\d+)$/.exec(part);
+    if (!m) {
+      throw new ConfigError(`Invalid --to-offset entry ${JSON.stringify(part)}`, {
+        details: ["Expected: partition:offset pairs separated by commas, e.g. 0:120,1:98."],
+      });
+    }
+    out.set(Number(m[1]), m[2]!);
+  }
+  if (out.size === 0) throw new ConfigError("Invalid --to-offset: no partition:offset pairs given");
+  return out;
+}
+
+/**
+ * Moves a stopped consumer group's committed offsets so that the next `att score` with that
+ * group re-reads history. Refuses while the group has members: Kafka would reject the reset,
+ * and a running replica would immediately overwrite it.
+ */
+export async function resetGroupOffsets(
+  admin: Admin,
+  args: { groupId: string; topic: string; target: ReplayTarget; dryRun?: boolean },
+): Promise<PartitionMove[]> {
+  const { groups } = await admin.describeGroups([args.groupId]);
+  const g = groups[0];
+  if (g && g.members.length > 0) {
+    throw new GroupActiveError(
+      `Consumer group "${args.groupId}" has ${g.members.length} running member(s); offsets can only be reset while it is stopped.`,
+      {
+        details: [
+          `Members: ${g.members.map((m) => `${m.clientId}@${m.clientHost}`).join(", ")}`,
+          "Fix: stop every `att score` of this group (e.g. scale the deployment to 0), then run the replay again.",
+        ],
+      },
+    );
+  }
+  const topicOffsets = await admin.fetchTopicOffsets(args.topic);
+  const committed = await admin.fetchOffsets({ groupId: args.groupId, topics: [args.topic] });
+  const before = new Map<number, string>();
+  for (const p of committed[0]?.partitions ?? []) before.set(p.partition, p.offset);
+
+  let targets: Map<number, string>;
+  switch (args.target.kind) {
+    case "earliest":
+      targets = new Map(topicOffsets.map((p) => [p.partition, p.low]));
+      break;
+    case "latest":
+      targets = new Map(topicOffsets.map((p) => [p.partition, p.high]));
+      break;
+    case "timestamp": {
+      const byTime = await admin.fetchTopicOffsetsByTimestamp(args.topic, args.target.ms);
+      // A partition with no message at or after the time gets -1 from Kafka: move it to its end.
+      targets = new Map(
+        byTime.map((p) => [
+          p.partition,
+          p.offset === "-1" ? (topicOffsets.find((t) => t.partition === p.partition)?.high ?? "0") : p.offset,
+        ]),
+      );
+      break;
+    }
+    case "offsets": {
+      const known = new Set(topicOffsets.map((p) => p.partition));
+      for (const p of args.target.offsets.keys()) {
+        if (!known.has(p))
+          throw new ConfigError(`Invalid --to-offset: topic ${args.topic} has no partition ${p}`, {
+            details: [`Partitions: ${[...known].sort((a, b) => a - b).join(", ")}`],
+          });
+      }
+      targets = args.target.offsets;
+      break;
+    }
+  }
+  const moves: PartitionMove[] = [...targets]
+    .sort(([a], [b]) => a - b)
+    .map(([partition, to]) => ({ partition, from: before.get(partition) ?? "-1", to }));
+  if (!args.dryRun) {
+    await admin.setOffsets({
+      groupId: args.groupId,
+      topic: args.topic,
+      partitions: moves.map((m) => ({ partition: m.partition, offset: m.to })),
+    });
+  }
+  return moves;
+}

@@ -1,0 +1,180 @@
+import { performance } from "node:perf_hooks";
+import { dlqHeaders, dlqRecord } from "../../contracts/dlq.js";
+import { serializeFinding, type Finding } from "../../contracts/finding.js";
+import { parseTokenTransferTx, type TokenTransferTx } from "../../contracts/token-transfer-tx.js";
+import { errorCode } from "../../kernel/errors.js";
+import { buildInvalidFinding, buildScoredFinding, possibleFindingKeys } from "../../sink/findings.js";
+import { allFindingTopics, routeFinding, type RoutedMessage, type RoutingConfig } from "../../sink/router.js";
+import type { FeaturePort, ModelPort } from "./ports.js";
+
+export interface InputMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface ProcessorConfig {
+  routing: RoutingConfig;
+  dlqTopic: string;
+  enrichDeadlineMs: number;
+  explainTopK: number;
+  explainNormal: boolean;
+}
+
+export interface BatchOutcome {
+  records: RoutedMessage[];
+  findings: Finding[];
+  counts: { normal: number; anomalous: number; invalid: number; dlq: number; retracted: number };
+  featureSec: number;
+  modelSec: number;
+  /** observedAt (ms) of every scored transaction, for end-to-end latency once committed. */
+  observedAt: number[];
+}
+
+/**
+ * Turns one batch of raw transfer messages into everything that must be written in the same
+ * Kafka transaction: findings (routed), DLQ records for malformed input, and retractions for
+ * transactions the ingester announced as reorged out (`removed: true`).
+ *
+ * Retraction: a tombstone (null value) for each uniqueKey the transaction could have had under
+ * this model version (NORMAL/ANOMALOUS/INVALID), on every findings topic, with headers
+ * `att-retraction: reorg`. On a compacted findings topic the finding disappears; a stream reader
+ * sees the null value and drops what it kept for that key.
+ */
+export function createBatchProcessor(deps: {
+  features: FeaturePort;
+  model: ModelPort;
+  config: ProcessorConfig;
+}) {
+  const { features, model, config } = deps;
+  const modelInfo = { version: model.version, threshold: model.threshold };
+
+  return async function processBatch(messages: InputMessage[], signal?: AbortSignal): Promise<BatchOutcome> {
+    const records: RoutedMessage[] = [];
+    const findings: Finding[] = [];
+    const counts = { normal: 0, anomalous: 0, invalid: 0, dlq: 0, retracted: 0 };
+    const live: TokenTransferTx[] = [];
+
+    for (const m of messages) {
+      let tx: TokenTransferTx;
+      try {
+        tx = parseTokenTransferTx(m.value);
+      } catch (err) {
+        const rec = dlqRecord({
+          error: { code: errorCode(err), message: (err as Error).message },
+          topic: m.topic,
+          partition: m.partition,
+          offset: m.offset,
+          timestamp: m.timestamp,
+          key: m.key,
+          value: m.value,
+          stage: "score",
+        });
+        records.push({
+          topic: config.dlqTopic,
+          key: m.key?.toString("utf8") ?? "",
+          value: JSON.stringify(rec),
+          headers: dlqHeaders(rec),
+        });
+        counts.dlq += 1;
+        continue;
+      }
+      if (tx.removed) {
+        for (const key of possibleFindingKeys(tx, model.version)) {
+          for (const topic of allFindingTopics(config.routing)) {
+            records.push({
+              topic,
+              key,
+              value: null,
+              headers: {
+                "att-retraction": "reorg",
+                "att-tx-hash": tx.txHash,
+                "att-block-hash": tx.blockHash,
+              },
+            });
+          }
+        }
+        counts.retracted += 1;
+        continue;
+      }
+      live.push(tx);
+    }
+
+    const t0 = performance.now();
+    const outcomes = live.length
+      ? await features.computeBatch(live, {
+          deadlineMs: config.enrichDeadlineMs,
+          ...(signal ? { signal } : {}),
+        })
+      : [];
+    const featureSec = (performance.now() - t0) / 1000;
+    const perTxFeatureSec = live.length ? featureSec / live.length : 0;
+
+    const validIdx: number[] = [];
+    for (let i = 0; i < outcomes.length; i++) if (outcomes[i]!.ok) validIdx.push(i);
+    const width = model.featureCount;
+    const rows = new Float32Array(validIdx.length * width);
+    validIdx.forEach((i, r) => {
+      const o = outcomes[i]!;
+      if (o.ok) rows.set(o.values, r * width);
+    });
+    const t1 = performance.now();
+    const scores = validIdx.length ? await model.scoreRows(rows, validIdx.length) : new Float32Array(0);
+    const modelSec = (performance.now() - t1) / 1000;
+    const perTxModelSec = validIdx.length ? modelSec / validIdx.length : 0;
+
+    const scoreOf = new Map<number, number>();
+    validIdx.forEach((i, r) => scoreOf.set(i, scores[r]!));
+    const observedAt: number[] = [];
+
+    for (let i = 0; i < live.length; i++) {
+      const tx = live[i]!;
+      const o = outcomes[i]!;
+      let finding: Finding;
+      if (!o.ok) {
+        finding = buildInvalidFinding(
+          {
+            tx,
+            code: o.code,
+            reason: o.reason,
+            ...(o.named ? { features: o.named } : {}),
+            ...(o.tokenTypes ? { tokenTypes: o.tokenTypes } : {}),
+            featureTimeSec: perTxFeatureSec,
+          },
+          modelInfo,
+        );
+        counts.invalid += 1;
+      } else {
+        const score = scoreOf.get(i)!;
+        const anomalous = score >= model.threshold;
+        const explanations =
+          anomalous || config.explainNormal ? model.explain(o.values, config.explainTopK) : [];
+        finding = buildScoredFinding(
+          {
+            tx,
+            features: o.named,
+            maxSingleTokenName: o.maxSingleTokenName,
+            tokenTypes: o.tokenTypes,
+            score,
+            anomalous,
+            explanations,
+            featureTimeSec: perTxFeatureSec,
+            modelTimeSec: perTxModelSec,
+          },
+          modelInfo,
+        );
+        if (anomalous) counts.anomalous += 1;
+        else counts.normal += 1;
+      }
+      findings.push(finding);
+      observedAt.push(tx.observedAt);
+      records.push(...routeFinding(finding, config.routing, serializeFinding(finding)));
+    }
+    return { records, findings, counts, featureSec, modelSec, observedAt };
+  };
+}
+
+export type BatchProcessor = ReturnType<typeof createBatchProcessor>;

@@ -1,0 +1,90 @@
+import type { Admin, Kafka, Producer } from "../../kernel/kafka.js";
+import type { Logger } from "../../kernel/logger.js";
+import type { RoutedMessage } from "../../sink/router.js";
+
+/**
+ * Exactly-once output for one input partition: a transactional producer whose id is derived
+ * from (group, topic, partition), so whoever owns the partition next fences the previous owner
+ * (kafkajs's `sendOffsets` carries no member/generation — no KIP-447 — so fencing rests on the
+ * transactional id, as in Kafka Streams' original EOS design).
+ *
+ * `fence()` must run before the first batch after every (re)assignment: it starts a fresh
+ * producer (InitProducerId bumps the epoch, aborting or completing the previous owner's open
+ * transaction) and only then reads the committed offset, which is therefore stable. Messages
+ * below it were already turned into committed findings by the previous owner and are skipped.
+ */
+export interface PartitionSink {
+  readonly partition: number;
+  /** Offset from which this owner must process (everything below is already committed). */
+  readonly committedOffset: bigint;
+  /** Writes `records` and commits `nextOffset` for the partition in one Kafka transaction. */
+  commit(records: RoutedMessage[], nextOffset: bigint): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openPartitionSink(args: {
+  kafka: Kafka;
+  admin: Admin;
+  logger: Logger;
+  groupId: string;
+  topic: string;
+  partition: number;
+  transactionalIdPrefix: string;
+}): Promise<PartitionSink> {
+  const { kafka, admin, groupId, topic, partition } = args;
+  const transactionalId = `${args.transactionalIdPrefix}.${groupId}.${topic}.${partition}`;
+  const producer: Producer = kafka.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 60_000,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  // An empty transaction forces InitProducerId now (kafkajs initialises lazily): this is the fence.
+  const init = await producer.transaction();
+  await init.abort();
+
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const raw = offsets[0]?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+  const committedOffset = raw === "-1" ? -1n : BigInt(raw);
+  args.logger.debug({
+    msg: "Partition sink fenced",
+    transactional_id: transactionalId,
+    partition,
+    committed_offset: raw,
+  });
+
+  return {
+    partition,
+    committedOffset,
+    async commit(records, nextOffset) {
+      const txn = await producer.transaction();
+      try {
+        const byTopic = new Map<
+          string,
+          { key: string; value: string | null; headers?: Record<string, string> }[]
+        >();
+        for (const r of records) {
+          let list = byTopic.get(r.topic);
+          if (!list) byTopic.set(r.topic, (list = []));
+          list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
+        }
+        if (byTopic.size > 0) {
+          await txn.sendBatch({
+            topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })),
+          });
+        }
+        await txn.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }],
+        });
+        await txn.commit();
+      } catch (err) {
+        await txn.abort().catch(() => undefined);
+        throw err;
+      }
+    },
+    close: () => producer.disconnect(),
+  };
+}
