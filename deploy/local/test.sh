@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`). Does its own set-up on a fresh machine: installs what
+# is missing (npm packages, Redis, the Kafka jars, the Python model tooling), starts the local
+# stack (Kafka, Redis, anvil) if it is not running, then runs lint, type checks and every test
+# against the real services. The stack is left running for the next run; stop it with
+# `deploy/local/stack.sh stop`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "dependencies"
+[ -d node_modules/kafkajs ] || npm ci
+deploy/local/stack.sh install
+model-tools/setup.sh
+
+step "local stack"
+deploy/local/stack.sh start
+
+step "lint and types"
+npm run --silent lint
+npm run --silent typecheck
+
+if [ ! -d ../shared/data ]; then
+  echo "NOTE: ../shared/data is absent: tests that need the real mainnet data and the original ATT model will be skipped (each says so)."
+fi
+
+step "TypeScript tests (vitest, real Kafka/Redis/anvil)"
+npx vitest run
+
+step "Python model tooling tests (pytest)"
+model-tools/.venv/bin/python -m pytest -q model-tools/tests
+
+step "local stack scripts"
+bash test/local-stack.sh
+
+echo
+echo "All tests passed."
