@@ -85,3 +85,17 @@ export function parseFinding(bytes: Buffer | string): Finding {
 export function serializeFinding(f: Finding): string {
   return JSON.stringify(f);
 }
+
+/**
+ * The SDK's `FindingInput` for a finding in wire form: `Finding.fromObject` takes enum numbers
+ * (FindingSeverity.Critical = 5 …) while `toString()` prints names. The arrays above list the
+ * names in the SDK's enum order, so the index is the SDK's value.
+ */
+export function toFortaSdkInput(f: Finding) {
+  return {
+    ...f,
+    severity: SEVERITIES.indexOf(f.severity),
+    type: FINDING_TYPES.indexOf(f.type),
+    labels: f.labels.map((l) => ({ ...l, entityType: ENTITY_TYPES.indexOf(l.entityType) })),
+  };
+}
