@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import type * as FortaSdk from "forta-agent";
 import { describe, expect, it } from "vitest";
 import { findingSchema, parseFinding, serializeFinding, toFortaSdkInput } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
