@@ -8,8 +8,7 @@ import { routeFinding } from "../src/sink/router.js";
 
 // The Forta SDK is CommonJS; its Finding/Label classes are the reference for the JSON shape.
 const require = createRequire(import.meta.url);
-const { Finding, FindingSeverity, FindingType, EntityType } =
-  require("forta-agent") as typeof import("forta-agent");
+const { Finding, FindingSeverity, FindingType, EntityType } = require("forta-agent") as typeof FortaSdk;
 
 const tx: TokenTransferTx = {
   v: 1,
