@@ -1,6 +1,7 @@
 import { chainOptions } from "./chain.js";
 import { commonOptions } from "./common.js";
 import { kafkaOptions } from "./kafka.js";
+import { monitorOptions } from "./monitor.js";
 import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
 import { redisOptions } from "./redis.js";
 
@@ -16,6 +17,7 @@ export const sections = {
   kafka: kafkaOptions,
   redis: redisOptions,
   chain: chainOptions,
+  monitor: monitorOptions,
 } satisfies Record<string, Section>;
 
 export type Sections = typeof sections;
