@@ -1,5 +1,6 @@
 import { chainOptions } from "./chain.js";
 import { commonOptions } from "./common.js";
+import { enrichOptions } from "./enrich.js";
 import { kafkaOptions } from "./kafka.js";
 import { monitorOptions } from "./monitor.js";
 import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
@@ -17,6 +18,7 @@ export const sections = {
   kafka: kafkaOptions,
   redis: redisOptions,
   chain: chainOptions,
+  enrich: enrichOptions,
   monitor: monitorOptions,
 } satisfies Record<string, Section>;
 

@@ -1,0 +1,82 @@
+import { isRevert, rpcBatch, throwForRpcError, type JsonRpcOptions, type RpcCall } from "../json-rpc.js";
+import type { TokenMeta, TokenMetadataProvider } from "../types.js";
+
+const SELECTOR = { name: "0x06fdde03", symbol: "0x95d89b41", decimals: "0x313ce567" } as const;
+const FIELDS = ["name", "symbol", "decimals"] as const;
+
+/**
+ * Token metadata from the node: `name()`, `symbol()` and `decimals()` of every address of a
+ * group, sent as ONE JSON-RPC batch request. Strings are read as ABI `string` or as `bytes32`
+ * (MKR-style). An address whose `decimals()` reverts or answers nothing decodable (an EOA, a
+ * contract that is not an ERC-20) gets kind `not-erc20` — an answer, never a crash. Errors that
+ * are not about the contract (rate limits, node failures) fail the whole group, retryably.
+ */
+export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): TokenMetadataProvider {
+  return {
+    name: "rpc",
+    async fetch(addresses, signal) {
+      const calls: RpcCall[] = addresses.flatMap((to) =>
+        FIELDS.map((f) => ({
+          method: "eth_call",
+          params: [{ to, data: SELECTOR[f] }, opts.blockTag ?? "latest"],
+        })),
+      );
+      const outcomes = await rpcBatch(opts, calls, signal);
+      return addresses.map((address, i) => {
+        const raw: (string | null)[] = FIELDS.map((_, k) => {
+          const o = outcomes[i * 3 + k]!;
+          if (o.ok) return typeof o.result === "string" ? o.result : null;
+          if (isRevert(o)) return null;
+          return throwForRpcError(o.code, o.message, opts);
+        });
+        const decimals = decodeDecimals(raw[2]!);
+        const meta: TokenMeta = {
+          address,
+          kind: decimals === null ? "not-erc20" : "erc20",
+          name: decodeString(raw[0]!),
+          symbol: decodeString(raw[1]!),
+          decimals,
+        };
+        return meta;
+      });
+    },
+  };
+}
+
+function words(hex: string | null): string | null {
+  if (!hex || !/^0x([0-9a-fA-F]{2})*$/.test(hex) || hex.length < 66) return null;
+  return hex.slice(2);
+}
+
+/** uint8/uint256 `decimals()`; null when absent or not a plausible uint8. */
+export function decodeDecimals(hex: string | null): number | null {
+  const w = words(hex);
+  if (!w) return null;
+  const v = BigInt(`0x${w.slice(0, 64)}`);
+  return v <= 255n ? Number(v) : null;
+}
+
+/** ABI `string` (offset, length, bytes) or `bytes32` padded with zeros; null when undecodable. */
+export function decodeString(hex: string | null): string | null {
+  const w = words(hex);
+  if (!w) return null;
+  const bytes = Buffer.from(w, "hex");
+  if (bytes.length >= 64) {
+    const offset = BigInt(`0x${w.slice(0, 64)}`);
+    if (offset + 32n <= BigInt(bytes.length)) {
+      const o = Number(offset);
+      const len = BigInt(`0x${bytes.subarray(o, o + 32).toString("hex")}`);
+      if (len <= BigInt(bytes.length - o - 32)) return utf8(bytes.subarray(o + 32, o + 32 + Number(len)));
+    }
+  }
+  if (bytes.length === 32) {
+    let end = 32;
+    while (end > 0 && bytes[end - 1] === 0) end--;
+    return utf8(bytes.subarray(0, end));
+  }
+  return null;
+}
+
+function utf8(b: Buffer): string {
+  return new TextDecoder("utf-8", { fatal: false }).decode(b).replace(/\0+$/, "");
+}
