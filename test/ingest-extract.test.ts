@@ -185,10 +185,10 @@ describe.skipIf(!hasEtl)("extraction on real mainnet blocks 17173049-17173050", 
     expect(threeTopic.length + fourTopic.length).toBe(etl.length);
 
     const ours = blocks.flatMap((b) => extractTokenTransferTxs(b, { chainId: 1, observedAt: 0 }).txs);
-    const flat = new Map(
+    const flat = new Map<string, unknown>(
       ours.flatMap((tx) => tx.transfers.map((t) => [`${tx.txHash}:${t.logIndex}`, t] as const)),
     );
-    const expected = new Map(
+    const expected = new Map<string, unknown>(
       threeTopic.map((t) => [
         `${t.transaction_hash}:${t.log_index}`,
         {
@@ -204,7 +204,11 @@ describe.skipIf(!hasEtl)("extraction on real mainnet blocks 17173049-17173050", 
     for (const [key, t] of expected) expect(flat.get(key), key).toEqual(t);
     for (const t of fourTopic) expect(flat.has(`${t.transaction_hash}:${t.log_index}`)).toBe(false);
     // Values beyond 2^53 survive exactly (a JS number would have rounded them).
-    expect([...flat.values()].some((t) => BigInt(t.value) > BigInt(Number.MAX_SAFE_INTEGER))).toBe(true);
+    expect(
+      [...flat.values()].some(
+        (t) => BigInt((t as { value: string }).value) > BigInt(Number.MAX_SAFE_INTEGER),
+      ),
+    ).toBe(true);
   });
 
   it("groups the transfers per transaction with the transaction's sender, in block order, each a valid message", () => {

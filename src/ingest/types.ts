@@ -42,4 +42,6 @@ export interface PublishedBlock {
   hash: string;
   /** Messages (transactions) published for it; 0 = nothing to retract if it is orphaned. */
   txCount: number;
+  /** ms wall clock at which it was ingested (the `observedAt` of its messages). */
+  observedAt: number;
 }

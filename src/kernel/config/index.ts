@@ -1,5 +1,6 @@
 import { chainOptions } from "./chain.js";
 import { commonOptions } from "./common.js";
+import { ingestOptions } from "./ingest.js";
 import { enrichOptions } from "./enrich.js";
 import { kafkaOptions } from "./kafka.js";
 import { monitorOptions } from "./monitor.js";
@@ -18,6 +19,7 @@ export const sections = {
   kafka: kafkaOptions,
   redis: redisOptions,
   chain: chainOptions,
+  ingest: ingestOptions,
   enrich: enrichOptions,
   monitor: monitorOptions,
 } satisfies Record<string, Section>;

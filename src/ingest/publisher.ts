@@ -1,0 +1,117 @@
+import type { TokenTransferTx } from "../contracts/token-transfer-tx.js";
+import { serializeTokenTransferTx } from "../contracts/token-transfer-tx.js";
+import { AttError, UpstreamError } from "../kernel/errors.js";
+import type { Kafka, Producer } from "../kernel/kafka.js";
+import type { Logger } from "../kernel/logger.js";
+import { encodeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { ProducerFencedError } from "./errors.js";
+
+/** Writes blocks' messages and the checkpoint atomically (one Kafka transaction per call). */
+export interface Publisher {
+  /**
+   * Publishes `messages` (keyed by sender) and `checkpoint` (keyed by chain id) in one Kafka
+   * transaction. `beforeCommit` runs after the sends and may throw (e.g. the lease was lost):
+   * the transaction is then aborted. Any failure aborts; when the outcome of a commit is
+   * unknown, the caller must re-read the checkpoint before publishing again.
+   */
+  commit(messages: TokenTransferTx[], checkpoint: Checkpoint, beforeCommit?: () => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Raised by Publisher.commit for every Kafka failure (retryable unless fenced). */
+export class PublishError extends UpstreamError {}
+
+const FENCED = new Set([
+  "INVALID_PRODUCER_EPOCH",
+  "PRODUCER_FENCED",
+  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+]);
+
+/** Whether a kafkajs error (possibly wrapped in retries) says another producer took our transactional.id. */
+export function isFenced(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const x = e as { type?: string; originalError?: unknown; cause?: unknown };
+    if (x.type && FENCED.has(x.type)) return true;
+    e = x.originalError ?? x.cause;
+  }
+  return false;
+}
+
+/**
+ * Connects a transactional producer and initialises it at once: InitProducerId with our
+ * transactional.id bumps the epoch, which fences any previous holder (a zombie ingester) and
+ * aborts its open transaction. Only then is the checkpoint safe to read.
+ */
+export async function openPublisher(opts: {
+  kafka: Kafka;
+  transactionalId: string;
+  topicTransfers: string;
+  topicCheckpoint: string;
+  logger: Logger;
+  transactionTimeoutMs?: number;
+}): Promise<Publisher> {
+  const producer: Producer = opts.kafka.producer({
+    transactionalId: opts.transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: opts.transactionTimeoutMs ?? 60_000,
+  });
+  await producer.connect();
+  try {
+    const init = await producer.transaction();
+    await init.abort(); // nothing was sent: no EndTxn, only the producer id/epoch
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined);
+    if (isFenced(err))
+      throw new ProducerFencedError("Kafka fenced this ingester at start-up", { cause: err });
+    throw new PublishError("Could not initialise the transactional producer", {
+      code: "ATT_KAFKA_PUBLISH_FAILED",
+      cause: err,
+    });
+  }
+  const key = (cp: Checkpoint) => String(cp.chainId);
+
+  return {
+    async commit(messages, checkpoint, beforeCommit) {
+      const txn = await producer.transaction();
+      try {
+        const topicMessages = [
+          {
+            topic: opts.topicTransfers,
+            messages: messages.map((m) => ({ key: m.from, value: serializeTokenTransferTx(m) })),
+          },
+          {
+            topic: opts.topicCheckpoint,
+            messages: [{ key: key(checkpoint), value: encodeCheckpoint(checkpoint) }],
+          },
+        ].filter((t) => t.messages.length > 0);
+        await txn.sendBatch({ topicMessages, acks: -1 });
+        beforeCommit?.();
+        await txn.commit();
+      } catch (err) {
+        if (txn.isActive()) await txn.abort().catch(() => undefined);
+        if (err instanceof AttError) throw err;
+        if (isFenced(err)) {
+          throw new ProducerFencedError(
+            "Kafka fenced this ingester: another one uses the same transactional.id",
+            {
+              cause: err,
+            },
+          );
+        }
+        throw new PublishError("Kafka transaction failed", {
+          code: "ATT_KAFKA_PUBLISH_FAILED",
+          cause: err,
+          details: [`Block: ${checkpoint.blockNumber}`, `Messages: ${messages.length}`],
+        });
+      }
+    },
+    async close() {
+      await producer
+        .disconnect()
+        .catch((err: unknown) =>
+          opts.logger.warn({ msg: "Kafka producer disconnect failed", err: String(err) }),
+        );
+    },
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * Test harness for the ingest stage: an in-process ingester on a private anvil with unique
+ * topics and Redis prefix, a read-to-the-end committed reader, and a polling wait.
+ */
+import { Writable } from "node:stream";
+import { Redis } from "ioredis";
+import { onTestFinished } from "vitest";
+import { parseTokenTransferTx, type TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import type { Kafka } from "../src/kernel/kafka.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { Registry } from "../src/kernel/metrics.js";
+import { readCheckpoint, type Checkpoint } from "../src/ingest/checkpoint.js";
+import { createIngester, type Ingester } from "../src/ingest/ingester.js";
+import type { IngesterOptions } from "../src/ingest/options.js";
+import { ensureIngestTopics } from "../src/ingest/topics.js";
+import type { TestAnvil } from "./helpers/anvil.js";
+import { testKafka } from "./helpers/kafka.js";
+import { uniqueName } from "./helpers/names.js";
+import { REDIS_URL } from "./helpers/services.js";
+
+export const kafka = testKafka as unknown as Kafka;
+
+export interface TestTopics {
+  transfers: string;
+  checkpoint: string;
+  redisPrefix: string;
+  transactionalId: string;
+}
+
+/** Unique topics (created, deleted after the test), Redis prefix (keys deleted) and transactional id. */
+export async function ingestTopics(): Promise<TestTopics> {
+  const t: TestTopics = {
+    transfers: uniqueName("ingest-tx"),
+    checkpoint: uniqueName("ingest-cp"),
+    redisPrefix: uniqueName("atttest-ingest"),
+    transactionalId: uniqueName("ingest-txid"),
+  };
+  await ensureIngestTopics(
+    kafka,
+    { topicTransfers: t.transfers, topicCheckpoint: t.checkpoint },
+    {
+      topicPartitions: 3,
+      topicReplicationFactor: 1,
+    },
+  );
+  onTestFinished(async () => {
+    const admin = testKafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [t.transfers, t.checkpoint], timeout: 10_000 }).catch(() => undefined);
+    await admin.disconnect();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${t.redisPrefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+  return t;
+}
+
+export function ingestOptions(
+  anvil: TestAnvil,
+  t: TestTopics,
+  over: Partial<IngesterOptions> = {},
+): IngesterOptions {
+  return {
+    chainId: 31337,
+    rpcHttpUrl: anvil.httpUrl,
+    rpcWsUrl: anvil.wsUrl,
+    rpcTimeoutMs: 5_000,
+    confirmations: 0,
+    fromBlock: undefined,
+    topicTransfers: t.transfers,
+    topicCheckpoint: t.checkpoint,
+    transactionalId: t.transactionalId,
+    redisPrefix: t.redisPrefix,
+    fetchConcurrency: 4,
+    maxBlocksInFlight: 16,
+    receiptConcurrency: 4,
+    maxBlocksPerTransaction: 20,
+    pollIntervalMs: 200,
+    headRecheckMs: 2_000,
+    wsHeartbeatMs: 500,
+    reconnectBaseMs: 50,
+    reconnectMaxMs: 500,
+    rpcRetries: 2,
+    retryMaxMs: 1_000,
+    recentBlocks: 128,
+    leaseTtlMs: 3_000,
+    leasePollMs: 100,
+    journalTtlMs: 600_000,
+    progressIntervalMs: 1_000,
+    ...over,
+  };
+}
+
+export interface RunningIngester {
+  ingester: Ingester;
+  registry: Registry;
+  logs: Record<string, unknown>[];
+  /** Stops it cleanly and waits; rethrows a fatal error. */
+  stop(): Promise<void>;
+  done: Promise<void>;
+}
+
+/** Starts an in-process ingester; it is stopped when the test ends. */
+export function startIngester(options: IngesterOptions): RunningIngester {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = createLogger({ level: process.env.ATT_TEST_LOG_LEVEL ?? "info", destination: sink });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  const registry = new Registry();
+  const ingester = createIngester({ options, kafka, redis, logger, registry });
+  const controller = new AbortController();
+  const done = ingester.run(controller.signal);
+  done.catch(() => undefined);
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      controller.abort(new Error("test finished"));
+      try {
+        await done;
+      } finally {
+        redis.disconnect();
+      }
+    })());
+  onTestFinished(() => stop().catch(() => undefined));
+  return { ingester, registry, logs, stop, done };
+}
+
+/** Polls `cond` until it holds (or fails with `what` after `timeoutMs`). */
+export async function waitFor<T>(
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
+  return v?.value ?? 0;
+}
+
+export function checkpointOf(t: TestTopics): Promise<Checkpoint | undefined> {
+  return readCheckpoint(kafka, {
+    topic: t.checkpoint,
+    chainId: 31337,
+    timeoutMs: 20_000,
+    logger: createLogger({ level: "silent" }),
+  });
+}
+
+/** Waits until the committed checkpoint reaches `block`. */
+export function waitForCheckpoint(t: TestTopics, block: number, timeoutMs = 60_000): Promise<Checkpoint> {
+  return waitFor(
+    async () => {
+      const cp = await checkpointOf(t);
+      return cp && cp.blockNumber >= block ? cp : undefined;
+    },
+    `checkpoint at block ${block}`,
+    timeoutMs,
+  );
+}
+
+export interface ReadMessage {
+  key: string | null;
+  tx: TokenTransferTx;
+  partition: number;
+}
+
+/** Every committed message of `topic`, from the beginning to its current end (read_committed). */
+export async function readAllCommitted(topic: string): Promise<ReadMessage[]> {
+  const admin = testKafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const ends = new Map(
+    offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high) - 1n]),
+  );
+  const out: ReadMessage[] = [];
+  if (ends.size === 0) return out;
+  const consumer = testKafka.consumer({
+    groupId: uniqueName("g-ingest"),
+    readUncommitted: false,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`readAllCommitted(${topic}) did not reach the end`)),
+        30_000,
+      );
+      const mark = (p: number, offset: string) => {
+        const end = ends.get(p);
+        if (end !== undefined && BigInt(offset) >= end) ends.delete(p);
+        if (ends.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.lastOffset !== null) mark(payload.partition, payload.lastOffset);
+      });
+      void consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ message, partition }) => {
+          out.push({
+            key: message.key?.toString() ?? null,
+            tx: parseTokenTransferTx(message.value),
+            partition,
+          });
+          mark(partition, message.offset);
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
