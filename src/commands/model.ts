@@ -1,9 +1,135 @@
 import type { Command } from "commander";
-import { notBuiltYet } from "./not-built.js";
+
+interface Common {
+  registry?: string;
+  json?: boolean;
+}
+
+/** The `model` configuration section with flag overrides (validated like the env vars). */
+async function modelConfig(overrides: Record<string, unknown>) {
+  const { loadConfig } = await import("../kernel/config/index.js");
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return loadConfig(process.env, { model: defined }).model;
+}
+
+const PASS_THROUGH =
+  "Other options are passed to the Python tool unchanged; `model-tools/.venv/bin/python -m att_model <command> --help` lists them.";
 
 export function define(program: Command): void {
-  program
+  const model = program
     .command("model")
-    .description("Import, train, inspect and score IsolationForest models")
-    .action(notBuiltYet("model", 5));
+    .description("Import, train, inspect, list and score IsolationForest models");
+
+  model
+    .command("list")
+    .description("List the models in the registry; * marks the default")
+    .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
+    .option("--json", "print JSON")
+    .action(async (opts: Common) => {
+      const c = await modelConfig({ registry: opts.registry });
+      const { listModels, formatModelList } = await import("../score/model/cli/index.js");
+      const list = await listModels(c.registry);
+      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : formatModelList(list));
+    });
+
+  model
+    .command("inspect")
+    .argument("[model]", "model folder, or registry version (default: the registry's DEFAULT)")
+    .description(
+      "Verify a model as the worker would (hashes, card, ONNX graph, forest) and print its card summary",
+    )
+    .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
+    .option("--json", "print JSON")
+    .action(async (target: string | undefined, opts: Common) => {
+      const c = await modelConfig({ registry: opts.registry });
+      const { inspectModel, formatSummary, resolveTarget } = await import("../score/model/cli/index.js");
+      const summary = await inspectModel(resolveTarget(target ?? c.dir ?? c.version, c.registry), {
+        threshold: c.threshold,
+      });
+      process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + "\n" : formatSummary(summary));
+    });
+
+  model
+    .command("score")
+    .description(
+      "Score a CSV of named feature columns; one JSON object per row (absent feature columns are 0)",
+    )
+    .requiredOption("--input <csv>", "CSV with a header of feature names")
+    .option(
+      "--model <model>",
+      "model folder or registry version (default: ATT_MODEL_DIR / ATT_MODEL_VERSION / DEFAULT)",
+    )
+    .option("--explain", "add each row's top TreeSHAP attributions")
+    .option("--top-k <n>", "attributions per row with --explain (ATT_MODEL_EXPLAIN_TOP_K)")
+    .option("--threshold <score>", "anomaly threshold instead of the card's (ATT_MODEL_THRESHOLD)")
+    .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
+    .action(
+      async (
+        opts: Common & {
+          input: string;
+          model?: string;
+          explain?: boolean;
+          topK?: string;
+          threshold?: string;
+        },
+      ) => {
+        const c = await modelConfig({
+          registry: opts.registry,
+          explainTopK: opts.topK,
+          threshold: opts.threshold,
+        });
+        const { scoreCsv, resolveTarget } = await import("../score/model/cli/index.js");
+        const { modelSettingsFromConfig } = await import("../score/model/index.js");
+        const dir = resolveTarget(opts.model ?? c.dir ?? c.version, c.registry);
+        const { load } = modelSettingsFromConfig({ ...c, dir });
+        const result = await scoreCsv(
+          {
+            dir,
+            input: opts.input,
+            explain: Boolean(opts.explain),
+            topK: c.explainTopK,
+            maxBatchSize: c.maxBatchSize,
+            load,
+          },
+          (line) => process.stdout.write(line + "\n"),
+        );
+        process.stderr.write(
+          `att model score: ${result.scored} rows scored, ${result.invalid} could not be scored\n`,
+        );
+        if (result.invalid > 0) process.exitCode = 1;
+      },
+    );
+
+  model
+    .command("import")
+    .argument(
+      "<pickle>",
+      "scikit-learn IsolationForest pickle (read with a restricted unpickler; no pickle code runs)",
+    )
+    .requiredOption("--out <dir>", "model folder to create; {version} is replaced by the version")
+    .description(
+      `Convert an IsolationForest pickle into a model folder (model.onnx, forest.json, model.json). ${PASS_THROUGH}`,
+    )
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (pickle: string, opts: { out: string }, cmd: Command) => {
+      await delegate(["import", pickle, "--out", opts.out, ...cmd.args.slice(1)]);
+    });
+
+  model
+    .command("train")
+    .requiredOption("--input <csv>", "training rows: a CSV of named feature columns")
+    .requiredOption("--out <dir>", "model folder to create; {version} is replaced by the version")
+    .description(`Fit an IsolationForest on a CSV and export it as a model folder. ${PASS_THROUGH}`)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (opts: { input: string; out: string }, cmd: Command) => {
+      await delegate(["train", "--input", opts.input, "--out", opts.out, ...cmd.args]);
+    });
+}
+
+async function delegate(args: string[]): Promise<void> {
+  const c = await modelConfig({});
+  const { runModelTools, resolveToolsDir } = await import("../score/model/cli/index.js");
+  await runModelTools(args, { toolsDir: resolveToolsDir(c.toolsDir) });
 }

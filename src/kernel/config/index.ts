@@ -1,8 +1,8 @@
 import { chainOptions } from "./chain.js";
 import { commonOptions } from "./common.js";
-import { ingestOptions } from "./ingest.js";
 import { enrichOptions } from "./enrich.js";
 import { kafkaOptions } from "./kafka.js";
+import { modelOptions } from "./model.js";
 import { monitorOptions } from "./monitor.js";
 import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
 import { redisOptions } from "./redis.js";
@@ -19,9 +19,9 @@ export const sections = {
   kafka: kafkaOptions,
   redis: redisOptions,
   chain: chainOptions,
-  ingest: ingestOptions,
   enrich: enrichOptions,
   monitor: monitorOptions,
+  model: modelOptions,
 } satisfies Record<string, Section>;
 
 export type Sections = typeof sections;
