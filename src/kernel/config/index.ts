@@ -1,5 +1,6 @@
 import { chainOptions } from "./chain.js";
 import { commonOptions } from "./common.js";
+import { ingestOptions } from "./ingest.js";
 import { enrichOptions } from "./enrich.js";
 import { kafkaOptions } from "./kafka.js";
 import { modelOptions } from "./model.js";
@@ -19,6 +20,7 @@ export const sections = {
   kafka: kafkaOptions,
   redis: redisOptions,
   chain: chainOptions,
+  ingest: ingestOptions,
   enrich: enrichOptions,
   monitor: monitorOptions,
   model: modelOptions,
