@@ -65,10 +65,13 @@ def histogram_from_cuts(x: np.ndarray, cuts: np.ndarray, lo: float | None = None
 
 
 def feature_histogram(x: np.ndarray) -> dict:
-    x = np.asarray(x, dtype=np.float64)
-    cuts = np.unique(np.quantile(x, FEATURE_QUANTILE_CUTS))
-    cuts = cuts[cuts < x.max()]  # a cut at the maximum would leave an empty last bin
-    return histogram_from_cuts(x, cuts)
+    """Histogram of a feature as the model sees it (float32): the cuts are float32 training
+    values (inverted-CDF quantiles), so a reader binning fround(x) against the cuts, as the
+    TypeScript drift monitor does, lands every training value in the bin counted here."""
+    x32 = np.asarray(x, dtype=np.float32).astype(np.float64)
+    cuts = np.unique(np.quantile(x32, FEATURE_QUANTILE_CUTS, method="inverted_cdf"))
+    cuts = cuts[cuts < x32.max()]  # a cut at the maximum would leave an empty last bin
+    return histogram_from_cuts(x32, cuts)
 
 
 def score_stats(scores: np.ndarray, threshold: float) -> dict:

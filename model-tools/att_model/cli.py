@@ -316,6 +316,11 @@ def cmd_export_skl2onnx(args) -> None:
     if not same or refit.n_trees != forest.n_trees:
         raise SystemExit("the refit model's trees differ from the model folder's (different sklearn version?)")
     onx = to_onnx(model, X[:1].astype(np.float32), target_opset={"": 17, "ai.onnx.ml": 3})
+    # skl2onnx lists opsets in set order (varies with PYTHONHASHSEED): sort for stable bytes
+    opsets = sorted(((o.domain, o.version) for o in onx.opset_import))
+    del onx.opset_import[:]
+    for domain, version in opsets:
+        onx.opset_import.add(domain=domain, version=version)
     out = Path(args.out.replace("{version}", doc["version"]))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(onx.SerializeToString())

@@ -138,3 +138,17 @@ def test_generate_synthetic_then_export_skl2onnx(tmp_path):
     label, decision = ort.InferenceSession(str(bench)).run(None, {"X": X})
     ours = ort.InferenceSession(str(tmp_path / "m" / "model.onnx")).run(["score"], {"features": X})[0].ravel()
     assert np.abs(ours - (0.5 - decision.ravel())).max() <= 1e-6
+
+
+def test_feature_histograms_use_float32_cuts_that_stay_ordered(trained):
+    _, names, X, model_dir = trained
+    card = json.loads((model_dir / "model.json").read_text())
+    order = sorted(names)
+    for name, h in card["training"]["feature_histograms"].items():
+        cuts = np.array(h["edges"][1:-1])
+        assert (cuts.astype(np.float32).astype(np.float64) == cuts).all(), name
+        assert (np.diff(cuts) > 0).all(), name
+        x32 = X[:, names.index(name)].astype(np.float32)
+        # binning fround(x) against the cuts (the TypeScript monitor) gives the card's counts
+        assert np.bincount(np.searchsorted(cuts.astype(np.float32), x32, side="left"), minlength=len(cuts) + 1).tolist() == h["counts"], name
+    assert list(card["training"]["feature_histograms"]) == order
