@@ -1,0 +1,9 @@
+export { createEnricher, type Enricher, type EnricherDeps } from "./enricher.js";
+export { createEnrichWorkers, type EnrichWorkers, type EnrichWorkersDeps } from "./worker.js";
+export {
+  createFirstTxProvider,
+  createTokenProvider,
+  DEFAULT_RATE_MAX,
+  type EnrichConfig,
+} from "./providers/index.js";
+export * from "./types.js";

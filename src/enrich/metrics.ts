@@ -1,0 +1,84 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** Metrics of the enrichment stage, registered once per registry (several enrichers may share one). */
+export interface EnrichMetrics {
+  apiCalls: Counter<"provider" | "outcome">;
+  rateLimitWaits: Counter<"provider">;
+  rateLimitWaitSeconds: Counter<"provider">;
+  cacheLookups: Counter<"cache" | "kind" | "result">;
+  resolveSeconds: Histogram<"kind">;
+  queueDepth: Gauge<"queue" | "state">;
+  /** Queues whose job counts the depth gauge reads at scrape time. */
+  depthSources: Map<string, () => Promise<Record<string, number>>>;
+}
+
+const byRegistry = new WeakMap<Registry, EnrichMetrics>();
+
+export function enrichMetrics(registry: Registry): EnrichMetrics {
+  const hit = byRegistry.get(registry);
+  if (hit) return hit;
+  const depthSources = new Map<string, () => Promise<Record<string, number>>>();
+  const m: EnrichMetrics = {
+    depthSources,
+    apiCalls: new Counter({
+      name: "att_enrich_api_calls_total",
+      help: "Provider calls by provider and outcome (ok, none, not_token, rate_limited, retryable_error, permanent_error).",
+      labelNames: ["provider", "outcome"],
+      registers: [registry],
+    }),
+    rateLimitWaits: new Counter({
+      name: "att_enrich_rate_limit_waits_total",
+      help: "Queue-wide pauses after a provider answered 'rate limit reached'.",
+      labelNames: ["provider"],
+      registers: [registry],
+    }),
+    rateLimitWaitSeconds: new Counter({
+      name: "att_enrich_rate_limit_wait_seconds_total",
+      help: "Seconds of queue-wide pause asked for after rate-limit answers.",
+      labelNames: ["provider"],
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({
+      name: "att_enrich_cache_lookups_total",
+      help: "Cache lookups by cache (memory = in-process LRU, redis = shared) and result (hit, miss); hit ratio = hit / (hit + miss).",
+      labelNames: ["cache", "kind", "result"],
+      registers: [registry],
+    }),
+    resolveSeconds: new Histogram({
+      name: "att_enrich_resolve_seconds",
+      help: "Time from a cache miss to the value (queue wait + provider call).",
+      labelNames: ["kind"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: "att_enrich_queue_jobs",
+      help: "Jobs in each enrichment queue by state, read from Redis at scrape time.",
+      labelNames: ["queue", "state"],
+      registers: [registry],
+      // Computed at scrape time; a failing Redis leaves the last values.
+      async collect() {
+        for (const [name, read] of depthSources) {
+          try {
+            for (const [state, n] of Object.entries(await read())) this.set({ queue: name, state }, n);
+          } catch {
+            /* keep the last values */
+          }
+        }
+      },
+    }),
+  };
+  byRegistry.set(registry, m);
+  return m;
+}
+
+/** Adds a queue to the scrape-time depth gauge; returns a function that removes it. */
+export function trackQueueDepth(
+  registry: Registry,
+  queue: string,
+  counts: () => Promise<Record<string, number>>,
+): () => void {
+  const m = enrichMetrics(registry);
+  m.depthSources.set(queue, counts);
+  return () => void m.depthSources.delete(queue);
+}

@@ -1,0 +1,169 @@
+import { UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Registry } from "prom-client";
+import { errorCode, isRetryable, RateLimitedError, AttError } from "../kernel/errors.js";
+import type { Logger } from "../kernel/logger.js";
+import { createGroupBatcher } from "./batcher.js";
+import { cacheKey, encodeValue, queueName, type LookupKind, type LookupValue } from "./keys.js";
+import { enrichMetrics } from "./metrics.js";
+import {
+  createFirstTxProvider,
+  createTokenProvider,
+  DEFAULT_RATE_MAX,
+  type EnrichConfig,
+} from "./providers/index.js";
+import type { FirstTxProvider, TokenMetadataProvider } from "./types.js";
+
+export interface EnrichJobData {
+  address: string;
+  chainId: number;
+}
+
+/** What a job returns (and what QueueEvents hands to every waiting process): the cache encoding. */
+export interface EnrichJobResult {
+  v: string;
+}
+
+export interface EnrichWorkersDeps {
+  /** Used for cache reads/writes; the workers get blocking duplicates of it. */
+  redis: Redis;
+  /** BullMQ key prefix and cache key prefix (ATT_REDIS_PREFIX). */
+  queuePrefix: string;
+  config: EnrichConfig;
+  logger: Logger;
+  registry: Registry;
+  /** Which queues to serve (default both). */
+  kinds?: LookupKind[];
+  /** Providers to use instead of the configured ones (tests). */
+  providers?: { token?: TokenMetadataProvider; firsttx?: FirstTxProvider };
+}
+
+export interface EnrichWorkers {
+  readonly queues: string[];
+  close(): Promise<void>;
+}
+
+/** Error message carried to waiting processes as the job's failedReason: `CODE: message`. */
+function failureMessage(err: unknown): string {
+  return `${errorCode(err)}: ${err instanceof AttError ? err.shortMessage : err instanceof Error ? err.message : String(err)}`;
+}
+
+/**
+ * BullMQ workers for the enrichment queues (`att enrich`, or in process in score/demo):
+ *
+ * - `limiter: { max, duration }` — a global rate limit shared by every worker of the queue in
+ *   every process (BullMQ counts jobs started per window in Redis);
+ * - a provider's "rate limit reached" answer pauses the whole queue (`worker.rateLimit(ms)`)
+ *   and puts the job back without spending an attempt (`Worker.RateLimitError()`);
+ * - transient errors are retried with exponential backoff (set on the job by the enqueuer);
+ *   permanent ones fail at once (`UnrecoverableError`);
+ * - the cache is read first (a value may have arrived since the job was queued) and written
+ *   before the job completes, so a process that misses the completion event finds it in Redis.
+ */
+export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
+  const { config, redis, logger } = deps;
+  const e = config.enrich;
+  const chainId = config.chain.chainId;
+  const metrics = enrichMetrics(deps.registry);
+  const kinds = deps.kinds ?? ["token", "firsttx"];
+  const workers: Worker<EnrichJobData, EnrichJobResult>[] = [];
+  const connections: Redis[] = [];
+
+  for (const kind of kinds) {
+    const provider: TokenMetadataProvider | FirstTxProvider =
+      kind === "token"
+        ? (deps.providers?.token ?? createTokenProvider(config))
+        : (deps.providers?.firsttx ?? createFirstTxProvider(config));
+    const name = queueName(kind, provider.name);
+    const max = (kind === "token" ? e.tokenRateMax : e.firstTxRateMax) ?? DEFAULT_RATE_MAX[provider.name];
+    const duration = kind === "token" ? e.tokenRateWindowMs : e.firstTxRateWindowMs;
+
+    const lookup: (address: string) => Promise<LookupValue> =
+      kind === "token"
+        ? createGroupBatcher({
+            maxSize: provider.name === "rpc" ? e.rpcBatchMax : 1,
+            waitMs: provider.name === "rpc" ? e.rpcBatchWaitMs : 0,
+            run: (addresses: string[]) => (provider as TokenMetadataProvider).fetch(addresses),
+          })
+        : (address) => (provider as FirstTxProvider).fetch(address);
+
+    const outcomeOf = (v: LookupValue): string =>
+      v === null ? "none" : typeof v === "object" && v.kind === "not-erc20" ? "not_token" : "ok";
+
+    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    connections.push(connection);
+    const worker: Worker<EnrichJobData, EnrichJobResult> = new Worker<EnrichJobData, EnrichJobResult>(
+      name,
+      async (job: Job<EnrichJobData, EnrichJobResult>) => {
+        const key = cacheKey(deps.queuePrefix, kind, chainId, job.data.address);
+        const cached = await redis.get(key);
+        if (cached !== null) return { v: cached };
+        let value: LookupValue;
+        try {
+          value = await lookup(job.data.address);
+        } catch (err) {
+          if (err instanceof RateLimitedError) {
+            metrics.apiCalls.inc({ provider: provider.name, outcome: "rate_limited" });
+            metrics.rateLimitWaits.inc({ provider: provider.name });
+            metrics.rateLimitWaitSeconds.inc({ provider: provider.name }, err.retryAfterMs / 1000);
+            logger.warn({
+              msg: "Provider rate limit reached, pausing queue",
+              queue: name,
+              pause_ms: err.retryAfterMs,
+            });
+            await worker.rateLimit(err.retryAfterMs);
+            throw Worker.RateLimitError();
+          }
+          const retry = isRetryable(err);
+          metrics.apiCalls.inc({
+            provider: provider.name,
+            outcome: retry ? "retryable_error" : "permanent_error",
+          });
+          logger.warn({
+            msg: "Enrichment lookup failed",
+            queue: name,
+            address: job.data.address,
+            attempt: job.attemptsMade + 1,
+            retryable: retry,
+            err: failureMessage(err),
+          });
+          throw retry ? new Error(failureMessage(err)) : new UnrecoverableError(failureMessage(err));
+        }
+        metrics.apiCalls.inc({ provider: provider.name, outcome: outcomeOf(value) });
+        const encoded = encodeValue(kind, value);
+        const ttl = kind === "token" ? e.tokenTtlSec : value === null ? e.firstTxNoneTtlSec : undefined;
+        if (ttl === undefined) await redis.set(key, encoded);
+        else await redis.set(key, encoded, "EX", ttl);
+        return { v: encoded };
+      },
+      {
+        connection,
+        prefix: deps.queuePrefix,
+        concurrency: e.concurrency,
+        limiter: { max, duration },
+      },
+    );
+    worker.on("error", (err) =>
+      logger.warn({ msg: "Enrichment worker error", queue: name, err: err.message }),
+    );
+    workers.push(worker);
+    logger.info({
+      msg: "Enrichment worker started",
+      queue: name,
+      rate_max: max,
+      rate_window_ms: duration,
+      concurrency: e.concurrency,
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    queues: workers.map((w) => w.name),
+    close: () =>
+      (closing ??= (async () => {
+        // close() waits for running jobs; the connections we passed in are ours to quit.
+        await Promise.all(workers.map((w) => w.close()));
+        await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      })()),
+  };
+}
