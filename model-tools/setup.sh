@@ -32,7 +32,6 @@ else
   echo "model-tools: requirements changed, re-installing into $VENV"
 fi
 echo "model-tools: installing pinned requirements from $REQ"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
 link_package
 echo "$want" > "$MARKER"
