@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import { createEnricher } from "../src/enrich/enricher.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { Registry } from "../src/kernel/metrics.js";
+import { startStandin, type Standin } from "./fixtures/api-standin/server.js";
+import { testPrefix, testRedis } from "./helpers/redis.js";
+import { REDIS_URL } from "./helpers/services.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const RATE = { max: 3, windowMs: 1000 };
+/** Request times are taken at the server, after the network hop; allow that much jitter. */
+const TOLERANCE_MS = 200;
+const FIRST = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-4), 16);
+const addr = (i: number) => `0x${(0xfe0000 + i).toString(16).padStart(40, "0")}`;
+const token = (i: number) => `0x${(0xce0000 + i).toString(16).padStart(40, "0")}`;
+
+function tx(from: string, tokens: string[]): TokenTransferTx {
+  return {
+    v: 1,
+    chainId: 1,
+    blockNumber: 1,
+    blockHash: `0x${"11".repeat(32)}`,
+    blockTimestamp: 1_700_000_000,
+    txHash: `0x${"22".repeat(32)}`,
+    txIndex: 0,
+    from,
+    to: null,
+    transfers: tokens.map((t, logIndex) => ({ logIndex, token: t, from, to: from, value: "1" })),
+    observedAt: 0,
+  };
+}
+
+describe("three `att enrich` processes sharing one queue", () => {
+  let api: Standin;
+  let prefix: string;
+  const children: ChildProcess[] = [];
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    api = await startStandin({
+      latencyMs: 20,
+      firstTx: FIRST,
+      tokens: Array.from({ length: 10 }, (_, i) => ({
+        address: token(i),
+        name: `T${i}`,
+        symbol: `T${i}`,
+        decimals: 18,
+      })),
+    });
+    prefix = `atttest-proc-${Date.now().toString(36)}`;
+    env = {
+      ATT_REDIS_URL: REDIS_URL,
+      ATT_REDIS_PREFIX: prefix,
+      ATT_METRICS_PORT: "0",
+      ATT_LOG_LEVEL: "info",
+      ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+      ATT_ETHPLORER_URL: api.url,
+      ATT_ENRICH_TOKEN_RATE_MAX: "2",
+      ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+      ATT_ETHERSCAN_URL: `${api.url}/api`,
+      ATT_ETHERSCAN_API_KEY: "es-key",
+      ATT_ENRICH_FIRST_TX_RATE_MAX: String(RATE.max),
+      ATT_ENRICH_FIRST_TX_RATE_WINDOW_MS: String(RATE.windowMs),
+      ATT_ENRICH_CONCURRENCY: "4",
+    };
+    await Promise.all(
+      [0, 1, 2].map(async () => {
+        const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "enrich"], {
+          cwd: ROOT,
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        children.push(child);
+        const lines = createInterface({ input: child.stdout! });
+        await new Promise<void>((resolve, reject) => {
+          child.once("exit", (code) => reject(new Error(`att enrich exited early with code ${code}`)));
+          lines.on("line", (l) => {
+            if (l.includes("Enrichment workers running")) resolve();
+          });
+        });
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<number | null>((resolve) => {
+            if (c.exitCode !== null) return resolve(c.exitCode);
+            c.once("exit", (code) => resolve(code));
+            c.kill("SIGTERM");
+          }),
+      ),
+    );
+    await api.close();
+    const redis = new Redis(REDIS_URL);
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== "0");
+    await redis.quit();
+    expect(codes).toEqual([0, 0, 0]); // SIGTERM: workers close, the process exits cleanly
+  });
+
+  function client() {
+    const e = createEnricher({
+      redis: testRedis(),
+      queuePrefix: prefix,
+      config: loadConfig(env),
+      logger: createLogger({ level: "silent" }),
+      registry: new Registry(),
+      workers: false,
+    });
+    onTestFinished(() => e.close());
+    return e;
+  }
+
+  it("never exceeds the configured rate at the API, measured over sliding windows", async () => {
+    const senders = Array.from({ length: 18 }, (_, i) => addr(i));
+    const r = await client().resolveBatch(
+      senders.map((s) => tx(s, [])),
+      { deadlineMs: 60_000 },
+    );
+    for (const s of senders) expect(r.firstTx.get(s)).toBe(FIRST(s));
+    const times = api.requests
+      .filter((q) => q.api === "etherscan" && senders.includes(q.address))
+      .map((q) => q.at)
+      .sort((a, b) => a - b);
+    expect(times).toHaveLength(senders.length);
+    const window = RATE.windowMs - TOLERANCE_MS;
+    const worst = Math.max(...times.map((t, i) => times.slice(i).filter((u) => u < t + window).length));
+    expect(worst).toBeLessThanOrEqual(RATE.max);
+    // the limit is a ceiling, not a target: the three processes together still kept it busy
+    expect(worst).toBe(RATE.max);
+  });
+
+  it("sends concurrent requests for one address from several processes to the API once", async () => {
+    const senders = Array.from({ length: 4 }, (_, i) => addr(100 + i));
+    const tokens = Array.from({ length: 3 }, (_, i) => token(i));
+    const txs = senders.map((s) => tx(s, tokens));
+    const results = await Promise.all(
+      [client(), client(), client()].map((c) => c.resolveBatch(txs, { deadlineMs: 60_000 })),
+    );
+    for (const r of results) {
+      for (const s of senders) expect(r.firstTx.get(s)).toBe(FIRST(s));
+      for (const t of tokens) expect(r.tokens.get(t)).toMatchObject({ kind: "erc20", decimals: 18 });
+    }
+    for (const a of [...senders, ...tokens])
+      expect(api.requests.filter((q) => q.address === a)).toHaveLength(1);
+  });
+});
