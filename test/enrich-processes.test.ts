@@ -9,7 +9,7 @@ import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { startStandin, type Standin } from "./fixtures/api-standin/server.js";
-import { testPrefix, testRedis } from "./helpers/redis.js";
+import { testRedis } from "./helpers/redis.js";
 import { REDIS_URL } from "./helpers/services.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
