@@ -2,9 +2,11 @@
  * Test harness for the ingest stage: an in-process ingester on a private anvil with unique
  * topics and Redis prefix, a read-to-the-end committed reader, and a polling wait.
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
-import { onTestFinished } from "vitest";
+import { onTestFailed, onTestFinished } from "vitest";
 import { parseTokenTransferTx, type TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import type { Kafka } from "../src/kernel/kafka.js";
 import { createLogger } from "../src/kernel/logger.js";
@@ -129,6 +131,10 @@ export function startIngester(options: IngesterOptions): RunningIngester {
       }
     })());
   onTestFinished(() => stop().catch(() => undefined));
+  onTestFailed(() => {
+    console.error(`ingester logs (last 60 of ${logs.length}):`);
+    for (const l of logs.slice(-60)) console.error(JSON.stringify(l));
+  });
   return { ingester, registry, logs, stop, done };
 }
 
@@ -235,4 +241,139 @@ export async function readAllCommitted(topic: string): Promise<ReadMessage[]> {
     await consumer.disconnect();
   }
   return out;
+}
+
+/** A TCP proxy in front of a port that a test can cut (drop every connection) or make refuse. */
+export interface TcpProxy {
+  port: number;
+  /** Destroys every open connection (both sides see the socket die). */
+  cut(): void;
+  /** While true, new connections are closed at once. */
+  refuse(on: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const upstream = connect(targetPort, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const proxy: TcpProxy = {
+    port,
+    cut: () => {
+      for (const s of sockets) s.destroy();
+    },
+    refuse: (on) => {
+      refusing = on;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.cut();
+        server.close(() => resolve());
+      }),
+  };
+  onTestFinished(() => proxy.close());
+  return proxy;
+}
+
+export interface ChildIngester {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  /** Resolves when a log line with this message appears (counting from `after` lines). */
+  waitForLog(msg: string, opts?: { after?: number; timeoutMs?: number }): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `att ingest` as a child process (the real CLI), env from the options; killed when the test ends. */
+export function spawnIngester(env: Record<string, string>): ChildIngester {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "ingest"], {
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { ...process.env, ATT_METRICS_PORT: "0", ATT_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let buf = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  onTestFinished(() => kill());
+  onTestFailed(() => {
+    console.error(
+      `child ingester ${child.pid} logs (last 40 of ${logs.length}); stderr: ${stderr.slice(-2000)}`,
+    );
+    for (const l of logs.slice(-40)) console.error(JSON.stringify(l));
+  });
+  return {
+    child,
+    logs,
+    kill,
+    waitForLog: (msg, opts = {}) =>
+      waitFor(
+        () => {
+          if (child.exitCode !== null)
+            throw new Error(`ingester exited (${child.exitCode}): ${stderr.slice(-500)}`);
+          return logs.slice(opts.after ?? 0).find((l) => l.msg === msg);
+        },
+        `log "${msg}"`,
+        opts.timeoutMs ?? 60_000,
+      ),
+  };
+}
+
+/** Environment for a child `att ingest` on this test's anvil/topics. */
+export function childEnv(
+  anvil: TestAnvil,
+  t: TestTopics,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ATT_CHAIN_ID: "31337",
+    ATT_RPC_HTTP_URL: anvil.httpUrl,
+    ATT_RPC_WS_URL: anvil.wsUrl,
+    ATT_RPC_TIMEOUT_MS: "3000",
+    ATT_TOPIC_TRANSFERS: t.transfers,
+    ATT_INGEST_CHECKPOINT_TOPIC: t.checkpoint,
+    ATT_INGEST_TRANSACTIONAL_ID: t.transactionalId,
+    ATT_REDIS_PREFIX: t.redisPrefix,
+    ATT_INGEST_CONFIRMATIONS: "0",
+    ATT_INGEST_POLL_INTERVAL_MS: "200",
+    ATT_INGEST_HEAD_RECHECK_MS: "2000",
+    ATT_INGEST_WS_HEARTBEAT_MS: "500",
+    ATT_INGEST_RECONNECT_BASE_MS: "100",
+    ATT_INGEST_RECONNECT_MAX_MS: "1000",
+    ATT_INGEST_LEASE_TTL_MS: "2000",
+    ATT_INGEST_LEASE_POLL_MS: "200",
+    ATT_KAFKA_BROKERS: process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092",
+    ATT_REDIS_URL: REDIS_URL,
+    ...extra,
+  };
 }

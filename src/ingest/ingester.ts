@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { ConfigError, ValidationError } from "../kernel/errors.js";
+import { ConfigError, errorCode, ValidationError } from "../kernel/errors.js";
 import type { Kafka } from "../kernel/kafka.js";
 import type { Logger } from "../kernel/logger.js";
 import type { Registry } from "../kernel/metrics.js";
@@ -225,7 +225,14 @@ export function createIngester(deps: IngesterDeps): Ingester {
               );
             } catch (err) {
               if (active.aborted) break;
-              if (isFatal(err)) throw err;
+              if (isFatal(err)) {
+                logger.fatal({
+                  msg: "Ingest stopped by a fatal error",
+                  code: errorCode(err),
+                  err: String(err),
+                });
+                throw err;
+              }
               if (err instanceof LeaseLostError || err instanceof ProducerFencedError) {
                 logger.warn({ msg: "Another ingester took over; back to standby", err: err.message });
                 break;

@@ -128,6 +128,12 @@ async function follow(
       d.metrics.headBlock.set(head.number);
       const target = head.number - d.confirmations;
       if (state.next === undefined) state.next = Math.max(0, target);
+      if (state.recent.length === 0 && state.next > 0) {
+        // Anchor: the parent of the first block we publish. Not published itself (0 messages),
+        // it lets a reorg of that first block be resolved like any other.
+        const parent = await d.source.header(state.next - 1, signal);
+        state.recent = [{ number: parent.number, hash: parent.hash, txCount: 0, observedAt: 0 }];
+      }
       const tip = state.recent[state.recent.length - 1];
       if (target >= state.next) {
         d.status.caughtUp = false;
