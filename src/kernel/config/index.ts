@@ -7,6 +7,7 @@ import { modelOptions } from "./model.js";
 import { monitorOptions } from "./monitor.js";
 import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
 import { redisOptions } from "./redis.js";
+import { simulateOptions } from "./simulate.js";
 
 export { ConfigError } from "../errors.js";
 export * from "./option.js";
@@ -24,6 +25,7 @@ export const sections = {
   enrich: enrichOptions,
   monitor: monitorOptions,
   model: modelOptions,
+  simulate: simulateOptions,
 } satisfies Record<string, Section>;
 
 export type Sections = typeof sections;
