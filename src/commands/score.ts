@@ -1,9 +1,13 @@
 import type { Command } from "commander";
-import { notBuiltYet } from "./not-built.js";
 
 export function define(program: Command): void {
   program
     .command("score")
-    .description("Consume token-transfer transactions, score them and write Forta findings")
-    .action(notBuiltYet("score", 6));
+    .description(
+      "Consume token-transfer transactions, score them and write Forta findings (one consumer-group replica)",
+    )
+    .action(async () => {
+      const { runScore } = await import("../score/stage/run.js");
+      await runScore();
+    });
 }

@@ -1,12 +1,13 @@
 import { chainOptions } from "./chain.js";
 import { commonOptions } from "./common.js";
-import { ingestOptions } from "./ingest.js";
 import { enrichOptions } from "./enrich.js";
+import { ingestOptions } from "./ingest.js";
 import { kafkaOptions } from "./kafka.js";
 import { modelOptions } from "./model.js";
 import { monitorOptions } from "./monitor.js";
 import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
 import { redisOptions } from "./redis.js";
+import { scoreOptions } from "./score.js";
 import { simulateOptions } from "./simulate.js";
 
 export { ConfigError } from "../errors.js";
@@ -21,10 +22,11 @@ export const sections = {
   kafka: kafkaOptions,
   redis: redisOptions,
   chain: chainOptions,
-  ingest: ingestOptions,
   enrich: enrichOptions,
-  monitor: monitorOptions,
+  ingest: ingestOptions,
   model: modelOptions,
+  score: scoreOptions,
+  monitor: monitorOptions,
   simulate: simulateOptions,
 } satisfies Record<string, Section>;
 

@@ -32,7 +32,7 @@ export interface ModelPort {
   readonly threshold: number;
   readonly featureCount: number;
   /** Normalized scores (abs(score_samples)) for `n` rows laid out row-major in `rows`; one model call. */
-  scoreRows(rows: Float32Array, n: number): Promise<Float32Array>;
+  scoreRows(rows: Float32Array, n: number): Promise<ArrayLike<number>>;
   /** Top-k attributions of one row, strongest first. */
   explain(row: Float32Array, topK: number): Attribution[];
 }

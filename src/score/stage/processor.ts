@@ -122,7 +122,7 @@ export function createBatchProcessor(deps: {
       if (o.ok) rows.set(o.values, r * width);
     });
     const t1 = performance.now();
-    const scores = validIdx.length ? await model.scoreRows(rows, validIdx.length) : new Float32Array(0);
+    const scores: ArrayLike<number> = validIdx.length ? await model.scoreRows(rows, validIdx.length) : [];
     const modelSec = (performance.now() - t1) / 1000;
     const perTxModelSec = validIdx.length ? modelSec / validIdx.length : 0;
 

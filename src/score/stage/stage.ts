@@ -1,0 +1,119 @@
+import type { Registry } from "prom-client";
+import { createEnricher } from "../../enrich/index.js";
+import type { Config } from "../../kernel/config/index.js";
+import { createKafka, ensureTopics, standardTopics } from "../../kernel/kafka.js";
+import type { Logger } from "../../kernel/logger.js";
+import { checkRedisPolicy, createRedis } from "../../kernel/redis.js";
+import { loadConfiguredModel, type Model } from "../model/index.js";
+import { createScoreConsumer } from "./consumer.js";
+import { createScoreMetrics, registerLagGauge } from "./metrics.js";
+import { createBatchProcessor } from "./processor.js";
+import { featurePort, modelPort } from "./wiring.js";
+
+export interface ScoreStage {
+  readonly model: Model;
+  /** Joins the group and starts consuming; resolves once running. */
+  start(): Promise<void>;
+  /** Finishes and commits the batch in flight, leaves the group, closes everything. Idempotent. */
+  stop(): Promise<void>;
+  isReady(): boolean;
+}
+
+/**
+ * The score stage as a component: model, enrichment, consumer group and transactional sink,
+ * wired from the configuration. `att score` runs one; tests and the demo run them in-process.
+ */
+export async function createScoreStage(deps: {
+  config: Config;
+  logger: Logger;
+  registry: Registry;
+  model?: Model;
+}): Promise<ScoreStage> {
+  const { config, logger, registry } = deps;
+  const cleanups: (() => Promise<void>)[] = [];
+  const model = deps.model ?? (await loadConfiguredModel(config.model));
+  if (!deps.model) cleanups.push(() => model.close());
+  logger.info({
+    msg: "Model loaded",
+    model_version: model.version,
+    features: model.featureCount,
+    threshold: model.threshold,
+    dir: model.dir,
+  });
+
+  const redis = createRedis(config.redis.url, { logger, name: "att-score" });
+  cleanups.push(() => redis.quit().then(() => undefined));
+  const policyProblem = await checkRedisPolicy(redis).catch(() => undefined);
+  if (policyProblem) logger.warn({ msg: "Redis is not set up for BullMQ", problem: policyProblem });
+
+  const enricher = createEnricher({ redis, queuePrefix: config.redis.keyPrefix, config, logger, registry });
+  cleanups.push(() => enricher.close());
+
+  const kafka = createKafka(config.kafka, { logger, stage: "score" });
+  const routing = {
+    findingsTopic: config.kafka.topicFindings,
+    normalFindings: config.score.normalFindings,
+    normalTopic: config.score.normalTopic,
+    alertsTopic: config.score.alertsTopic,
+  };
+  const extraTopics = [routing.normalTopic, routing.alertsTopic].filter((t): t is string => !!t);
+  await ensureTopics(kafka, [
+    ...standardTopics(config.kafka),
+    ...extraTopics.map((topic) => ({
+      topic,
+      numPartitions: config.kafka.topicPartitions,
+      replicationFactor: config.kafka.topicReplicationFactor,
+    })),
+  ]);
+
+  const metrics = createScoreMetrics(registry, { threshold: model.threshold });
+  const processBatch = createBatchProcessor({
+    features: featurePort(enricher, model),
+    model: modelPort(model),
+    config: {
+      routing,
+      dlqTopic: config.kafka.topicDlq,
+      enrichDeadlineMs: config.score.enrichDeadlineMs,
+      explainTopK: config.score.explainTopK,
+      explainNormal: config.score.explainNormal,
+    },
+  });
+  // No abort signal into the batch: a stop lets the batch in flight finish and commit
+  // (bounded by ATT_SCORE_ENRICH_DEADLINE_MS), then the consumer leaves the group.
+  const consumer = createScoreConsumer({
+    kafka,
+    logger,
+    metrics,
+    process: processBatch,
+    topic: config.kafka.topicTransfers,
+    groupId: config.score.groupId,
+    transactionalIdPrefix: config.score.transactionalIdPrefix,
+    batchMaxSize: config.score.batchMaxSize,
+    partitionsConcurrently: config.score.partitionsConcurrently,
+    maxBytesPerPartition: config.score.maxBytesPerPartition,
+    maxBytes: config.score.maxBytes,
+    sessionTimeoutMs: config.score.sessionTimeoutMs,
+    heartbeatIntervalMs: config.score.heartbeatIntervalMs,
+    fromBeginning: config.score.fromBeginning,
+  });
+  registerLagGauge(registry, {
+    admin: consumer.admin,
+    groupId: config.score.groupId,
+    topic: config.kafka.topicTransfers,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    model,
+    start: () => consumer.start(),
+    isReady: () => consumer.isReady(),
+    stop() {
+      stopping ??= (async () => {
+        await consumer.stop();
+        for (const c of cleanups.reverse())
+          await c().catch((err: unknown) => logger.warn({ msg: "Score stage cleanup failed", err }));
+      })();
+      return stopping;
+    },
+  };
+}
