@@ -1,0 +1,116 @@
+import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../src/kernel/logger.js";
+import { makeCheckpoint } from "../src/ingest/checkpoint.js";
+import { ProducerFencedError } from "../src/ingest/errors.js";
+import { openPublisher } from "../src/ingest/publisher.js";
+import { connectAnvil, deployErc20, type AnyContract } from "./fixtures/contracts/deploy.js";
+import { useAnvil } from "./helpers/anvil.js";
+import { REDIS_URL } from "./helpers/services.js";
+import {
+  childEnv,
+  ingestOptions,
+  ingestTopics,
+  kafka,
+  readAllCommitted,
+  spawnIngester,
+  startIngester,
+  waitFor,
+  waitForCheckpoint,
+} from "./ingest-harness.js";
+
+describe("att ingest high availability", () => {
+  const anvil = useAnvil();
+
+  async function traffic() {
+    const { signer } = await connectAnvil(anvil.get().httpUrl);
+    const me = await signer.getAddress();
+    const token: AnyContract = await deployErc20(signer, { name: "Token", symbol: "TKN", decimals: 18 });
+    await (await token.mint(me, 10n ** 24n)).wait();
+    const sent: string[] = [];
+    const state = { lastBlock: 0 };
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const r = await (await token.transfer(`0x${"0".repeat(38)}ab`, 1n)).wait();
+        sent.push(r.hash);
+        state.lastBlock = r.blockNumber;
+      }
+    };
+    return { signer, sent, state, send };
+  }
+
+  it("a standby takes over when the active ingester is killed, and every transfer is published once", async () => {
+    const { signer, sent, state, send } = await traffic();
+    const t = await ingestTopics();
+    const env = childEnv(anvil.get(), t);
+    const first = (await signer.provider.getBlockNumber()) + 1;
+    const active = spawnIngester({ ...env, ATT_INGEST_FROM_BLOCK: String(first) });
+    await active.waitForLog("Ingest lease acquired, active");
+    const standby = spawnIngester(env);
+    await standby.waitForLog("Another ingester is active, waiting as standby");
+    await send(5);
+    await waitForCheckpoint(t, state.lastBlock);
+    expect(standby.logs.some((l) => l.msg === "Ingest lease acquired, active")).toBe(false);
+
+    await active.kill("SIGKILL");
+    const tokenLog = await standby.waitForLog("Ingest lease acquired, active");
+    expect(tokenLog.fencing_token).toBe(2);
+    await standby.waitForLog("Resuming after the checkpoint");
+    await send(5);
+    await waitForCheckpoint(t, state.lastBlock);
+
+    const got = await readAllCommitted(t.transfers);
+    expect(got.map((m) => m.tx.txHash).sort()).toEqual([...sent].sort());
+  });
+
+  it("stops producing the moment its lease is taken, and resumes without a gap once it gets it back", async () => {
+    const { signer, sent, state, send } = await traffic();
+    const t = await ingestTopics();
+    const first = (await signer.provider.getBlockNumber()) + 1;
+    const running = startIngester(ingestOptions(anvil.get(), t, { fromBlock: first, leaseTtlMs: 1_000 }));
+    await send(3);
+    await waitForCheckpoint(t, state.lastBlock);
+
+    // Another holder takes the key (as if our renewals had stalled past the TTL).
+    const redis = new Redis(REDIS_URL);
+    const key = `${t.redisPrefix}:ingest:31337:lease`;
+    await redis.set(key, "someone-else", "PX", 60_000);
+    await waitFor(() => running.ingester.status().role === "standby", "the ingester to step down");
+    expect(running.logs.some((l) => l.msg === "Ingest lease lost, stopping production")).toBe(true);
+    await send(3);
+    expect(running.ingester.status().published?.number).toBeLessThan(state.lastBlock);
+
+    await redis.del(key);
+    redis.disconnect();
+    await waitForCheckpoint(t, state.lastBlock);
+    const got = await readAllCommitted(t.transfers);
+    expect(got.map((m) => m.tx.txHash).sort()).toEqual([...sent].sort());
+  });
+
+  it("Kafka fences a zombie producer that still uses the same transactional id", async () => {
+    const t = await ingestTopics();
+    const logger = createLogger({ level: "silent" });
+    const open = () =>
+      openPublisher({
+        kafka,
+        transactionalId: t.transactionalId,
+        topicTransfers: t.transfers,
+        topicCheckpoint: t.checkpoint,
+        logger,
+      });
+    const zombie = await open();
+    const successor = await open();
+    const cp = makeCheckpoint(
+      31337,
+      [{ number: 1, hash: `0x${"1".repeat(64)}`, txCount: 0, observedAt: 1 }],
+      1,
+    );
+    try {
+      await expect(zombie.commit([], cp)).rejects.toBeInstanceOf(ProducerFencedError);
+      await expect(successor.commit([], cp)).resolves.toBeUndefined();
+    } finally {
+      await zombie.close();
+      await successor.close();
+    }
+  });
+});
