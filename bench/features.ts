@@ -1,0 +1,249 @@
+/**
+ * Feature throughput on the 14,323 mainnet transfers of blocks 15,320,500-15,320,599 (9,035
+ * transactions), against a baseline measured in the same run:
+ *
+ *   baseline    computeFeatures alone, metadata in a Map (pure CPU)
+ *   warm-lru    createEnricher().resolveBatch + computeFeatures, every value in the in-process LRU
+ *   warm-redis  the same with a cold LRU: every batch does its one MGET to Redis
+ *   cold        first pass: every token and sender queued through BullMQ to the API stand-in
+ *               (in-process workers, rate limits lifted), which fills Redis for the warm runs
+ *
+ * Reproduce (needs Redis from deploy/local/stack.sh and ../shared/data):
+ *   npx tsx bench/features.ts [--batch 500] [--rounds 3]
+ * Prints a table and writes bench/results/features.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import { createEnricher } from "../src/enrich/enricher.js";
+import { computeFeatures } from "../src/features/compute.js";
+import { contextFor } from "../src/features/context.js";
+import type { FeatureSpec, TokenMeta } from "../src/features/types.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { Registry } from "../src/kernel/metrics.js";
+import { startStandin, syntheticFirstTx, type StandinToken } from "../test/fixtures/api-standin/server.js";
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const BATCH = arg("batch", 500);
+const ROUNDS = arg("rounds", 3);
+const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
+const CSV = fileURLToPath(
+  new URL("../../shared/data/mainnet/token-transfers-15320500-15320599.csv", import.meta.url),
+);
+const LIST = new URL("../test/fixtures/token-list-mainnet.json", import.meta.url);
+
+const SYMBOLS = [
+  "APE",
+  "CRV",
+  "DAI",
+  "GALA",
+  "HEX",
+  "KOK",
+  "LINK",
+  "LOOKS",
+  "MANA",
+  "MATIC",
+  "SAITAMA",
+  "SAND",
+  "SHIB",
+  "SOS",
+  "STRNGR",
+  "STRONG",
+  "USDC",
+  "USDT",
+  "WBTC",
+  "WETH",
+];
+const SPEC: FeatureSpec = {
+  features: [
+    ...SYMBOLS.flatMap((s) => [`${s}_transfers`, `${s}_value`]),
+    "account_active_period_in_minutes",
+    "max_single_token_transfers_count",
+    "max_single_token_transfers_value",
+    "tokens_type_counts",
+    "transfer_counts",
+  ],
+  tokenMatch: "symbol",
+  tokens: SYMBOLS.map((symbol) => ({ symbol })),
+};
+
+function loadTxs(): TokenTransferTx[] {
+  const [, ...lines] = readFileSync(CSV, "utf8").trim().split(/\r?\n/);
+  const byTx = new Map<string, string[][]>();
+  for (const l of lines) {
+    const c = l.split(",");
+    byTx.set(c[4]!, [...(byTx.get(c[4]!) ?? []), c]);
+  }
+  return [...byTx].map(([hash, rows], i) => {
+    rows.sort((a, b) => Number(a[5]) - Number(b[5]));
+    const block = Number(rows[0]![6]);
+    return {
+      v: 1 as const,
+      chainId: 1,
+      blockNumber: block,
+      blockHash: `0x${block.toString(16).padStart(64, "0")}`,
+      blockTimestamp: 1_660_456_000 + (block - 15_320_500) * 12,
+      txHash: hash,
+      txIndex: i,
+      from: rows[0]![1]!,
+      to: null,
+      transfers: rows.map((r) => ({
+        logIndex: Number(r[5]),
+        token: r[0]!,
+        from: r[1]!,
+        to: r[2]!,
+        value: r[3]!,
+      })),
+      observedAt: 0,
+    };
+  });
+}
+
+const batches = <T>(xs: T[], n: number) =>
+  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+async function main(): Promise<void> {
+  if (!existsSync(CSV)) {
+    console.error(
+      `bench/features: ${CSV} not found (../shared/data is not beside this checkout); nothing to measure.`,
+    );
+    process.exit(2);
+  }
+  const txs = loadTxs();
+  const list = (JSON.parse(readFileSync(LIST, "utf8")) as { tokens: (TokenMeta & StandinToken)[] }).tokens;
+  const known = new Map(list.map((t) => [t.address, t]));
+  console.log(
+    `bench/features: ${txs.length} transactions, ${txs.reduce((a, t) => a + t.transfers.length, 0)} transfers, batches of ${BATCH}, best of ${ROUNDS} rounds`,
+  );
+
+  // Baseline: the extractor alone, metadata from a Map.
+  const meta = (a: string): TokenMeta =>
+    known.get(a) ?? { address: a, kind: "not-erc20", symbol: null, name: null, decimals: null };
+  const prepared = txs.map((tx) => ({
+    tx,
+    ctx: {
+      tokens: new Map(tx.transfers.map((t) => [t.token, meta(t.token)])),
+      firstTxTimestamp: syntheticFirstTx(tx.from),
+    },
+  }));
+  const timeBest = async (label: string, run: () => Promise<number> | number): Promise<number> => {
+    let best = Infinity;
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      const ok = await run();
+      const ms = performance.now() - t0;
+      if (ok !== txs.length) throw new Error(`${label}: ${txs.length - ok} transactions without features`);
+      best = Math.min(best, ms);
+      process.stdout.write(
+        `  ${label} round ${r + 1}/${ROUNDS}: ${(txs.length / (ms / 1000)).toFixed(0)} tx/s\n`,
+      );
+    }
+    return txs.length / (best / 1000);
+  };
+  const baseline = await timeBest(
+    "baseline",
+    () => prepared.filter(({ tx, ctx }) => computeFeatures(tx, ctx, SPEC).ok).length,
+  );
+
+  // The enricher against Redis and the API stand-in.
+  const api = await startStandin({
+    tokens: list.filter((t) => t.decimals !== null),
+    firstTx: syntheticFirstTx,
+  });
+  const prefix = `attbench-features-${Date.now().toString(36)}`;
+  const config = loadConfig({
+    ATT_REDIS_URL: REDIS_URL,
+    ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+    ATT_ETHPLORER_URL: api.url,
+    ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+    ATT_ETHERSCAN_URL: `${api.url}/api`,
+    ATT_ETHERSCAN_API_KEY: "bench",
+    ATT_ENRICH_TOKEN_RATE_MAX: "100000",
+    ATT_ENRICH_FIRST_TX_RATE_MAX: "100000",
+    ATT_ENRICH_CONCURRENCY: "64",
+  });
+  const logger = createLogger({ level: "warn" });
+  const redis = new Redis(REDIS_URL);
+  const enricherOf = (workers: boolean, lruMax?: number) =>
+    createEnricher({
+      redis,
+      queuePrefix: prefix,
+      config: lruMax ? { ...config, enrich: { ...config.enrich, lruMax } } : config,
+      logger,
+      registry: new Registry(),
+      workers,
+    });
+  const through = (e: ReturnType<typeof enricherOf>) => async () => {
+    let ok = 0;
+    for (const b of batches(txs, BATCH)) {
+      const resolved = await e.resolveBatch(b, { deadlineMs: 120_000 });
+      for (const tx of b) {
+        const c = contextFor(tx, resolved);
+        if (c.ok && computeFeatures(tx, c.ctx, SPEC).ok) ok++;
+      }
+    }
+    return ok;
+  };
+
+  const filler = enricherOf(true);
+  const t0 = performance.now();
+  const coldOk = await through(filler)();
+  const coldMs = performance.now() - t0;
+  if (coldOk !== txs.length)
+    throw new Error(`cold pass: ${txs.length - coldOk} transactions without features`);
+  const cold = txs.length / (coldMs / 1000);
+  console.log(`  cold (queue + stand-in API, ${api.requests.length} API calls): ${cold.toFixed(0)} tx/s`);
+  const warmLru = await timeBest("warm-lru", through(filler));
+  await filler.close();
+
+  // A tiny LRU: every batch goes to Redis for its keys (one MGET per batch).
+  const redisOnly = enricherOf(false, 1);
+  const warmRedis = await timeBest("warm-redis", through(redisOnly));
+  await redisOnly.close();
+  const calls = api.requests.length;
+  await api.close();
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+  await redis.quit();
+
+  const rows = [
+    { scenario: "baseline: computeFeatures alone", tx_per_s: baseline },
+    { scenario: "warm-lru: resolveBatch + computeFeatures", tx_per_s: warmLru },
+    { scenario: "warm-redis: one MGET per batch + computeFeatures", tx_per_s: warmRedis },
+    { scenario: "cold: queue + API stand-in (first pass)", tx_per_s: cold },
+  ].map((r) => ({
+    ...r,
+    tx_per_s: Math.round(r.tx_per_s),
+    vs_baseline: Number((r.tx_per_s / baseline).toFixed(3)),
+  }));
+  console.log("");
+  console.table(rows);
+  const out = {
+    bench: "features",
+    command: `npx tsx bench/features.ts --batch ${BATCH} --rounds ${ROUNDS}`,
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "", node: process.version },
+    data: {
+      transactions: txs.length,
+      transfers: txs.reduce((a, t) => a + t.transfers.length, 0),
+      batch: BATCH,
+      api_calls_cold: calls,
+    },
+    results: rows,
+  };
+  mkdirSync(new URL("results/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("results/features.json", import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log("written bench/results/features.json");
+}
+
+await main();
