@@ -15,6 +15,16 @@ async function modelConfig(overrides: Record<string, unknown>) {
 const PASS_THROUGH =
   "Other options are passed to the Python tool unchanged; `model-tools/.venv/bin/python -m att_model <command> --help` lists them.";
 
+/**
+ * `--version` anywhere on the command line is att's own version flag (commander parses program
+ * options after subcommands too), so the Python tool's `--version` is spelled `--model-version`.
+ */
+const MODEL_VERSION = [
+  "--model-version <version>",
+  "version of the new model (default: creation unix time); the folder name with {version} in --out",
+] as const;
+const versionArgs = (v: string | undefined) => (v === undefined ? [] : ["--version", v]);
+
 export function define(program: Command): void {
   const model = program
     .command("model")
@@ -112,19 +122,35 @@ export function define(program: Command): void {
     )
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (pickle: string, opts: { out: string }, cmd: Command) => {
-      await delegate(["import", pickle, "--out", opts.out, ...cmd.args.slice(1)]);
+    .action(async (pickle: string, opts: { out: string; modelVersion?: string }, cmd: Command) => {
+      await delegate([
+        "import",
+        pickle,
+        "--out",
+        opts.out,
+        ...versionArgs(opts.modelVersion),
+        ...cmd.args.slice(1),
+      ]);
     });
 
   model
     .command("train")
     .requiredOption("--input <csv>", "training rows: a CSV of named feature columns")
     .requiredOption("--out <dir>", "model folder to create; {version} is replaced by the version")
+    .option(...MODEL_VERSION)
     .description(`Fit an IsolationForest on a CSV and export it as a model folder. ${PASS_THROUGH}`)
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (opts: { input: string; out: string }, cmd: Command) => {
-      await delegate(["train", "--input", opts.input, "--out", opts.out, ...cmd.args]);
+    .action(async (opts: { input: string; out: string; modelVersion?: string }, cmd: Command) => {
+      await delegate([
+        "train",
+        "--input",
+        opts.input,
+        "--out",
+        opts.out,
+        ...versionArgs(opts.modelVersion),
+        ...cmd.args,
+      ]);
     });
 }
 

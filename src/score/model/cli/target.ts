@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { MODEL_ERROR_CODES, modelError } from "../errors.js";
 import { resolveModelDir } from "../registry.js";
 
 /**
@@ -14,6 +15,9 @@ export function resolveTarget(target: string | undefined, registry: string): str
     existsSync(join(target, "model.json"))
   ) {
     return resolve(target);
+  }
+  if (target !== undefined && (target.includes("/") || existsSync(target))) {
+    throw modelError(MODEL_ERROR_CODES.notFound, `${target} is not a model folder (no model.json in it).`);
   }
   return resolveModelDir(registry, target);
 }
