@@ -1,0 +1,93 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import { createEnricher } from "../src/enrich/enricher.js";
+import { createFeatureBatcher } from "../src/features/batch.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { Registry } from "../src/kernel/metrics.js";
+import {
+  connectAnvil,
+  deployBytes32Token,
+  deployErc20,
+  deployNotAToken,
+} from "./fixtures/contracts/deploy.js";
+import { useAnvil } from "./helpers/anvil.js";
+import { testPrefix, testRedis } from "./helpers/redis.js";
+import { REDIS_URL } from "./helpers/services.js";
+
+describe("features of a transaction enriched from the node (rpc + otterscan through the queue)", () => {
+  const anvil = useAnvil();
+
+  it("computes the features from deployed tokens and the sender's first transaction, and counts it in the metrics", async () => {
+    const a = anvil.get();
+    const { signer } = await connectAnvil(a.httpUrl);
+    const usdc = (
+      await (await deployErc20(signer, { name: "USD Coin", symbol: "USDC", decimals: 6 })).getAddress()
+    ).toLowerCase();
+    const mkr = (
+      await (await deployBytes32Token(signer, { name: "Maker", symbol: "MKR", decimals: 18 })).getAddress()
+    ).toLowerCase();
+    const other = (await (await deployNotAToken(signer)).getAddress()).toLowerCase();
+    const sender = "0x15d34aaf54267db7d7c367839aaf71a00a2c6a65"; // anvil account 4
+    const latest = await a.rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
+    const t0 = Number(BigInt(latest.timestamp)) + 100;
+    await a.rpc("evm_setNextBlockTimestamp", [t0]);
+    await a.rpc("eth_sendTransaction", [{ from: sender, to: usdc, value: "0x0" }]);
+
+    const tx: TokenTransferTx = {
+      v: 1,
+      chainId: 31337,
+      blockNumber: 99,
+      blockHash: `0x${"aa".repeat(32)}`,
+      blockTimestamp: t0 + 600,
+      txHash: `0x${"bb".repeat(32)}`,
+      txIndex: 0,
+      from: sender,
+      to: null,
+      transfers: [
+        { logIndex: 0, token: usdc, from: sender, to: other, value: "2500000" },
+        { logIndex: 1, token: mkr, from: sender, to: other, value: "1000000000000000000" },
+        { logIndex: 2, token: other, from: sender, to: other, value: "7" },
+      ],
+      observedAt: 0,
+    };
+    const registry = new Registry();
+    const enricher = createEnricher({
+      redis: testRedis(),
+      queuePrefix: testPrefix("enrnode"),
+      config: loadConfig({ ATT_REDIS_URL: REDIS_URL, ATT_RPC_HTTP_URL: a.httpUrl, ATT_CHAIN_ID: "31337" }),
+      logger: createLogger({ level: "silent" }),
+      registry,
+      workers: true,
+    });
+    onTestFinished(() => enricher.close());
+    const features = createFeatureBatcher({
+      enricher,
+      spec: {
+        features: [
+          "USDC_transfers",
+          "USDC_value",
+          "MKR_value",
+          "account_active_period_in_minutes",
+          "tokens_type_counts",
+          "transfer_counts",
+        ],
+        tokenMatch: "symbol",
+        tokens: [{ symbol: "USDC" }, { symbol: "MKR" }],
+      },
+    });
+    const [r] = await features.computeBatch([tx], { deadlineMs: 20_000 });
+    if (!r!.ok) throw new Error(`${r!.code}: ${r!.reason}`);
+    expect(Array.from(r!.values)).toEqual([1, 2.5, 1, 10, 2, 3]);
+    expect(r!.tokenTypes).toEqual(["Maker-MKR", "USD Coin-USDC"]);
+
+    await features.computeBatch([tx], { deadlineMs: 20_000 });
+    const text = await registry.metrics();
+    expect(text).toContain('att_enrich_api_calls_total{provider="rpc",outcome="ok"} 2');
+    expect(text).toContain('att_enrich_api_calls_total{provider="rpc",outcome="not_token"} 1');
+    expect(text).toContain('att_enrich_api_calls_total{provider="otterscan",outcome="ok"} 1');
+    expect(text).toContain('att_enrich_cache_lookups_total{cache="memory",kind="token",result="hit"} 3');
+    expect(text).toContain('att_enrich_cache_lookups_total{cache="redis",kind="firsttx",result="miss"} 1');
+    expect(text).toMatch(/att_enrich_queue_jobs\{queue="enrich-token-rpc",state="waiting"\} 0/);
+  });
+});
