@@ -176,7 +176,8 @@ export function checkpointOf(t: TestTopics): Promise<Checkpoint | undefined> {
 export function waitForCheckpoint(t: TestTopics, block: number, timeoutMs = 60_000): Promise<Checkpoint> {
   return waitFor(
     async () => {
-      const cp = await checkpointOf(t);
+      // Right after topic creation the broker may still answer "not the leader": ask again.
+      const cp = await checkpointOf(t).catch(() => undefined);
       return cp && cp.blockNumber >= block ? cp : undefined;
     },
     `checkpoint at block ${block}`,
