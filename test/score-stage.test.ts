@@ -1,0 +1,195 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import { possibleFindingKeys } from "../src/sink/findings.js";
+import { parseFinding, type Finding } from "../src/contracts/finding.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { Registry } from "../src/kernel/metrics.js";
+import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
+import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
+import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { uniqueName } from "./helpers/names.js";
+import { testPrefix, testRedis } from "./helpers/redis.js";
+import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
+import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
+
+interface Setup {
+  transfers: string;
+  findings: string;
+  dlq: string;
+  group: string;
+  prefix: string;
+  env: Record<string, string>;
+}
+
+async function setup(extraEnv: Record<string, string> = {}): Promise<Setup> {
+  const transfers = await createTestTopic("transfers", 2);
+  const findings = await createTestTopic("findings", 2);
+  const dlq = await createTestTopic("dlq", 1);
+  const group = uniqueName("score");
+  const prefix = testPrefix("score");
+  const env = {
+    ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+    ATT_REDIS_URL: REDIS_URL,
+    ATT_REDIS_PREFIX: prefix,
+    ATT_TOPIC_TRANSFERS: transfers,
+    ATT_TOPIC_FINDINGS: findings,
+    ATT_TOPIC_DLQ: dlq,
+    ATT_SCORE_GROUP_ID: group,
+    ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+    ATT_METRICS_PORT: "0",
+    ATT_LOG_LEVEL: "warn",
+    // Nothing listens here: a lookup that misses the cache fails until its deadline.
+    ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
+    ATT_SCORE_ENRICH_DEADLINE_MS: "1500",
+    ATT_ENRICH_ATTEMPTS: "2",
+    ATT_ENRICH_BACKOFF_MS: "100",
+    ...extraEnv,
+  };
+  return { transfers, findings, dlq, group, prefix, env };
+}
+
+async function startStage(s: Setup): Promise<ScoreStage> {
+  const config = loadConfig(s.env);
+  const stage = await createScoreStage({
+    config,
+    logger: createLogger({ level: "warn" }),
+    registry: new Registry(),
+  });
+  onTestFinished(() => stage.stop());
+  await stage.start();
+  return stage;
+}
+
+describe("att score (in-process, real Kafka and Redis)", () => {
+  it("writes one finding per transaction, dead-letters malformed input and retracts reorged transactions", async () => {
+    const s = await setup();
+    const txs = syntheticTxs(40, { seed: 11 });
+    const unknownSender = { ...syntheticTxs(1, { seed: 12, senders: 1 })[0]!, from: `0x${"9".repeat(40)}` };
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    const producer = await connectedProducer();
+    await producer.send({
+      topic: s.transfers,
+      messages: [
+        ...toKafkaMessages(txs),
+        { key: unknownSender.from, value: JSON.stringify(unknownSender) },
+        { key: "0xbad", value: '{"v":1,"chainId":1,"transfers":[{"value":1.5e21}]' },
+        { key: txs[0]!.from, value: JSON.stringify({ ...txs[0], removed: true }) },
+      ],
+    });
+    await startStage(s);
+
+    const out = await readTopic(s.findings, txs.length + 1 + 3);
+    const findings = out.filter((m) => m.value !== null).map((m) => parseFinding(m.value!));
+    const tombstones = out.filter((m) => m.value === null);
+    const byTx = new Map<string, Finding[]>();
+    for (const f of findings)
+      byTx.set(f.source.transactions![0]!.hash, [...(byTx.get(f.source.transactions![0]!.hash) ?? []), f]);
+    expect(byTx.size).toBe(txs.length + 1);
+    expect([...byTx.values()].every((l) => l.length === 1)).toBe(true);
+
+    const invalid = byTx.get(unknownSender.txHash)![0]!;
+    expect(invalid.alertId).toBe("INVALID-TOKEN-TRANSFERS-TX");
+    // Says why (the provider failed for the sender), never a guess.
+    expect(invalid.metadata.invalid_reason_code).toMatch(/^ATT_(ENRICHMENT|UPSTREAM)_/);
+    expect(invalid.metadata.invalid_reason, invalid.metadata.invalid_reason).toMatch(/first/i);
+    expect(invalid.metadata.prediction).toBeUndefined();
+    for (const tx of txs) {
+      const f = byTx.get(tx.txHash)![0]!;
+      expect(["NORMAL-TOKEN-TRANSFERS-TX", "ANOMALOUS-TOKEN-TRANSFERS-TX"]).toContain(f.alertId);
+      expect(Number(f.metadata.anomaly_score)).toBeGreaterThan(0);
+      expect(f.metadata.model_version).toMatch(/\d+/);
+    }
+    expect(tombstones.map((t) => t.key).sort()).toEqual(
+      possibleFindingKeys(txs[0]!, invalid.metadata.model_version!).sort(),
+    );
+    expect(tombstones.every((t) => t.headers["att-retraction"] === "reorg")).toBe(true);
+
+    const [dead] = await readTopic(s.dlq, 1);
+    const rec = JSON.parse(dead!.value!) as {
+      error: { code: string; message: string };
+      source: { topic: string; offset: string };
+      valueBase64: string;
+    };
+    expect(rec.error.code).toBe("ATT_INVALID_JSON");
+    expect(rec.source.topic).toBe(s.transfers);
+    expect(Buffer.from(rec.valueBase64, "base64").toString()).toBe(
+      '{"v":1,"chainId":1,"transfers":[{"value":1.5e21}]',
+    );
+    expect(dead!.key).toBe("0xbad");
+
+    // Every offset advanced, the malformed message's included.
+    const admin = await connectedAdmin();
+    const high = await admin.fetchTopicOffsets(s.transfers);
+    await expect
+      .poll(async () => {
+        const committed = await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] });
+        return committed[0]!.partitions.map((p) => p.offset).sort();
+      })
+      .toEqual(high.map((p) => p.high).sort());
+  });
+
+  it("re-produces the same findings with the same uniqueKeys after a replay to the earliest offset", async () => {
+    const s = await setup();
+    const txs = syntheticTxs(60, { seed: 21 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    const producer = await connectedProducer();
+    await producer.send({ topic: s.transfers, messages: toKafkaMessages(txs) });
+    const first = await startStage(s);
+    const firstPass = await readTopic(s.findings, txs.length);
+    await first.stop();
+
+    const admin = await connectedAdmin();
+    const moves = await resetGroupOffsets(admin, {
+      groupId: s.group,
+      topic: s.transfers,
+      target: { kind: "earliest" },
+    });
+    expect(moves.every((m) => m.to === "0")).toBe(true);
+    await startStage(s);
+    const both = await readTopic(s.findings, txs.length * 2);
+    const keys = (list: typeof both) => list.map((m) => m.key).sort();
+    expect(both).toHaveLength(txs.length * 2);
+    const counts = new Map<string, number>();
+    for (const k of keys(both)) counts.set(k!, (counts.get(k!) ?? 0) + 1);
+    expect(new Set(keys(firstPass))).toEqual(new Set(counts.keys()));
+    expect([...counts.values()].every((c) => c === 2)).toBe(true);
+  });
+
+  it("refuses to reset the offsets of a group that has running members", async () => {
+    const s = await setup();
+    const txs = syntheticTxs(5, { seed: 31 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    await (await connectedProducer()).send({ topic: s.transfers, messages: toKafkaMessages(txs) });
+    await startStage(s);
+    await readTopic(s.findings, txs.length);
+    const admin = await connectedAdmin();
+    const err = await resetGroupOffsets(admin, {
+      groupId: s.group,
+      topic: s.transfers,
+      target: { kind: "earliest" },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GroupActiveError);
+    expect((err as Error).message).toContain("running member");
+    expect((err as Error).message).toContain("Fix: stop every `att score`");
+  });
+
+  it("sends NORMAL findings elsewhere and anomalies to the alerts topic when configured", async () => {
+    const alerts = await createTestTopic("alerts", 1);
+    const s = await setup({
+      ATT_FINDINGS_NORMAL: "off",
+      ATT_TOPIC_ALERTS: alerts,
+      ATT_MODEL_THRESHOLD: "0.3",
+    });
+    const txs = syntheticTxs(10, { seed: 41 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    await (await connectedProducer()).send({ topic: s.transfers, messages: toKafkaMessages(txs) });
+    await startStage(s);
+    // With the threshold at 0.3 every transaction is anomalous: all land on both topics.
+    const onAlerts = await readTopic(alerts, txs.length);
+    expect(onAlerts.map((m) => parseFinding(m.value!).alertId)).toEqual(
+      Array(txs.length).fill("ANOMALOUS-TOKEN-TRANSFERS-TX"),
+    );
+    const onMain = await readTopic(s.findings, txs.length);
+    expect(onMain).toHaveLength(txs.length);
+  });
+});
