@@ -1,0 +1,612 @@
+#!/usr/bin/env bash
+# Local stack for att-stream, without Docker: Apache Kafka (KRaft, single node, from the Maven
+# Central jars), Redis (Debian's redis-server) and anvil (from the npm devDependency).
+#
+#   deploy/local/stack.sh install              fetch everything that needs the network
+#   deploy/local/stack.sh start [svc...]       start (all, or kafka|redis|anvil); idempotent
+#   deploy/local/stack.sh stop [svc...]        stop what this stack started; idempotent
+#   deploy/local/stack.sh restart [svc...]
+#   deploy/local/stack.sh status               one line per service
+#   deploy/local/stack.sh logs [svc] [-f]      tail of the logs (ATT_LOG_LINES, default 100)
+#
+# Everything listens on 127.0.0.1. Environment:
+#   ATT_KAFKA_PORT (9092)  ATT_KAFKA_CONTROLLER_PORT (9093)  ATT_REDIS_PORT (6379)
+#   ATT_ANVIL_PORT (8545, HTTP and WebSocket)  ATT_ANVIL_ARGS (extra anvil arguments)
+#   ATT_LOCAL_DIR (<repo>/.local: state, logs, pid files)  ATT_JARS_DIR (<ATT_LOCAL_DIR>/jars)
+#   ATT_KAFKA_VERSION (4.1.1)  ATT_KAFKA_HEAP (512m)  ATT_KAFKA_WAIT_S (90)
+#   ATT_KAFKA_JVM_OPTS (replaces the default JVM options)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$REPO/deploy/local"
+
+KAFKA_PORT="${ATT_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${ATT_KAFKA_CONTROLLER_PORT:-9093}"
+REDIS_PORT="${ATT_REDIS_PORT:-6379}"
+ANVIL_PORT="${ATT_ANVIL_PORT:-8545}"
+ANVIL_ARGS="${ATT_ANVIL_ARGS:-}"
+
+KAFKA_VERSION="${ATT_KAFKA_VERSION:-4.1.1}"
+LOG4J_VERSION="2.24.3" # the version kafka-server 4.1 depends on
+SLF4J_VERSION="2.0.17" # slf4j 2 API, needed by log4j-slf4j2-impl; binary compatible with 1.7 callers
+DEP_PLUGIN_VERSION="3.8.1"
+KAFKA_HEAP="${ATT_KAFKA_HEAP:-512m}"
+KAFKA_WAIT_S="${ATT_KAFKA_WAIT_S:-90}"
+KAFKA_JVM_OPTS="${ATT_KAFKA_JVM_OPTS:--Xms256m -Xmx$KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+
+LOCAL="${ATT_LOCAL_DIR:-$REPO/.local}"
+mkdir -p "$LOCAL"
+LOCAL="$(cd "$LOCAL" && pwd)"
+JARS="${ATT_JARS_DIR:-$LOCAL/jars}"
+LOGS="$LOCAL/logs"
+RUN="$LOCAL/run"
+CONF="$LOCAL/conf"
+KAFKA_DATA="$LOCAL/kafka-data"
+JARS_MARKER_TEXT="kafka_2.13=$KAFKA_VERSION log4j=$LOG4J_VERSION slf4j=$SLF4J_VERSION"
+
+SERVICES=(kafka redis anvil)
+
+# ---------------------------------------------------------------- helpers
+log() { printf '[stack] %s\n' "$*"; }
+die() {
+  printf '[stack] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+now_ms() { date +%s%3N; }
+since() { # since <start_ms> -> "1.234"
+  local d=$(($(now_ms) - $1))
+  printf '%d.%03d' $((d / 1000)) $((d % 1000))
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install $* by hand"
+  if [ "$APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+port_open() { # port_open <port>: true if something accepts TCP connections on 127.0.0.1:<port>
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+port_owner() { # best effort description of who listens on a port
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\))).*/\1/p' | head -1
+  fi
+}
+
+pidfile() { echo "$RUN/$1.pid"; }
+
+# Process-group helpers from /proc (procps may be missing on a minimal Debian).
+pgid_of() { # pgid_of <pid>
+  local st
+  st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  st="${st##*) }" # drop "pid (comm) "; comm may contain spaces
+  # shellcheck disable=SC2086
+  set -- $st
+  echo "$3"
+}
+running() { # running <pid>: alive and not a zombie waiting to be reaped by init
+  local st
+  st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  st="${st##*) }"
+  [ "${st:0:1}" != "Z" ]
+}
+group_alive() { # group_alive <pgid>: true if any process is in that group
+  local want="$1" f st
+  for f in /proc/[0-9]*/stat; do
+    st="$(cat "$f" 2>/dev/null)" || continue
+    st="${st##*) }"
+    # shellcheck disable=SC2086
+    set -- $st
+    [ "$3" = "$want" ] && [ "$1" != "Z" ] && return 0
+  done
+  return 1
+}
+
+# What the command line of our process of each service must contain.
+svc_match() {
+  case "$1" in
+    kafka) echo "$CONF/server.properties" ;;
+    redis) echo "redis-server" ;;
+    anvil) echo "anvil" ;;
+  esac
+}
+
+# svc_pid <svc>: prints the pid if the pid file names a live process of ours, else cleans a stale
+# pid file and returns 1.
+svc_pid() {
+  local svc="$1" f pid cmd
+  f="$(pidfile "$svc")"
+  [ -f "$f" ] || return 1
+  pid="$({ tr -dc '0-9' <"$f"; } 2>/dev/null || true)"
+  if [ -n "$pid" ] && running "$pid"; then
+    cmd="$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null || true)"
+    if [[ "$cmd" == *"$(svc_match "$svc")"* ]]; then
+      echo "$pid"
+      return 0
+    fi
+  fi
+  log "$svc: removing stale pid file ($f: pid '${pid}' is not our $svc)" >&2
+  rm -f "$f"
+  return 1
+}
+
+svc_ports() {
+  case "$1" in
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+    redis) echo "$REDIS_PORT" ;;
+    anvil) echo "$ANVIL_PORT" ;;
+  esac
+}
+
+svc_port_env() {
+  case "$1:$2" in
+    kafka:"$KAFKA_PORT") echo ATT_KAFKA_PORT ;;
+    kafka:*) echo ATT_KAFKA_CONTROLLER_PORT ;;
+    redis:*) echo ATT_REDIS_PORT ;;
+    anvil:*) echo ATT_ANVIL_PORT ;;
+  esac
+}
+
+check_ports_free() {
+  local svc="$1" p owner
+  for p in $(svc_ports "$svc"); do
+    if port_open "$p"; then
+      owner="$(port_owner "$p")"
+      die "$svc: port 127.0.0.1:$p is already in use by a process this stack did not start${owner:+ ($owner)}. Stop it, or choose another port with $(svc_port_env "$svc" "$p")=<port>."
+    fi
+  done
+}
+
+anvil_bin() {
+  if [ -n "${ATT_ANVIL_BIN:-}" ]; then
+    echo "$ATT_ANVIL_BIN"
+    return
+  fi
+  local arch b
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) arch="$(uname -m)" ;;
+  esac
+  for b in "$REPO/node_modules/@foundry-rs/anvil-linux-$arch/bin/anvil" "$REPO"/node_modules/@foundry-rs/anvil-*/bin/anvil; do
+    if [ -x "$b" ]; then
+      echo "$b"
+      return
+    fi
+  done
+  command -v anvil 2>/dev/null || true
+}
+
+jars_ok() { [ -f "$JARS/.att-version" ] && [ "$(cat "$JARS/.att-version")" = "$JARS_MARKER_TEXT" ]; }
+
+missing() { # prints what install would have to do
+  [ -d "$REPO/node_modules/kafkajs" ] || echo "node_modules"
+  command -v redis-server >/dev/null 2>&1 || echo "redis-server"
+  command -v java >/dev/null 2>&1 || echo "java"
+  jars_ok || echo "kafka-jars"
+  [ -n "$(anvil_bin)" ] || echo "anvil"
+}
+
+# ---------------------------------------------------------------- install
+fetch_jars() {
+  if jars_ok; then
+    log "kafka jars: present ($JARS_MARKER_TEXT)"
+    return
+  fi
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  local t0 pomdir tmp
+  t0="$(now_ms)"
+  pomdir="$LOCAL/maven"
+  tmp="$JARS.tmp.$$"
+  mkdir -p "$pomdir" "$LOGS"
+  cat >"$pomdir/pom.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- generated by deploy/local/stack.sh: the jars of the local Kafka broker -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.att-stream</groupId>
+  <artifactId>local-kafka-jars</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-api</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
+  </dependencies>
+  <build><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>$DEP_PLUGIN_VERSION</version>
+  </plugin></plugins></build>
+</project>
+EOF
+  log "kafka jars: resolving kafka_2.13:$KAFKA_VERSION + log4j $LOG4J_VERSION with Maven (log: $LOGS/maven.log)"
+  rm -rf "$tmp"
+  if ! mvn -B -q -f "$pomdir/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$LOGS/maven.log" 2>&1; then
+    tail -n 30 "$LOGS/maven.log" >&2
+    rm -rf "$tmp"
+    die "kafka jars: Maven failed (see $LOGS/maven.log)"
+  fi
+  ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka jars: kafka_2.13-$KAFKA_VERSION.jar missing after Maven"
+  echo "$JARS_MARKER_TEXT" >"$tmp/.att-version"
+  rm -rf "$JARS"
+  mkdir -p "$(dirname "$JARS")"
+  mv "$tmp" "$JARS"
+  log "kafka jars: $(find "$JARS" -name '*.jar' | wc -l) jars in $JARS ($(since "$t0") s)"
+}
+
+cmd_install() {
+  local t0
+  t0="$(now_ms)"
+  if [ ! -d "$REPO/node_modules/kafkajs" ]; then
+    log "npm ci"
+    (cd "$REPO" && npm ci --no-audit --no-fund)
+  fi
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  fetch_jars
+  [ -n "$(anvil_bin)" ] || die "anvil not found under node_modules/@foundry-rs (is the devDependency installed?)"
+  log "install: done ($(since "$t0") s)"
+}
+
+ensure_installed() {
+  local m
+  m="$(missing | tr '\n' ' ')"
+  if [ -n "${m// /}" ]; then
+    log "missing: $m-> running install"
+    cmd_install
+  fi
+}
+
+# ---------------------------------------------------------------- kafka
+write_kafka_config() {
+  mkdir -p "$CONF" "$KAFKA_DATA"
+  cat >"$CONF/server.properties" <<EOF
+# generated by deploy/local/stack.sh — edits are overwritten on every start
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DATA
+
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=4
+log.cleaner.threads=1
+
+num.partitions=6
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+
+log.retention.hours=168
+log.segment.bytes=134217728
+EOF
+}
+
+kafka_format_if_needed() {
+  local stamp="$CONF/kafka-formatted" want id
+  want="controller=127.0.0.1:$KAFKA_CONTROLLER_PORT"
+  if [ -f "$KAFKA_DATA/meta.properties" ]; then
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+      return 0
+    fi
+    # --standalone stores the controller endpoint in the metadata log: a new port needs a new log.
+    log "kafka: storage was formatted for $(cat "$stamp" 2>/dev/null || echo 'another controller port'); reformatting $KAFKA_DATA for $want (local data is discarded)"
+    rm -rf "$KAFKA_DATA"
+    mkdir -p "$KAFKA_DATA"
+  fi
+  local t0
+  t0="$(now_ms)"
+  id="$(java -cp "$JARS/*" -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$LOGS" \
+    kafka.tools.StorageTool random-uuid 2>>"$LOGS/kafka-format.log" | tail -n 1)"
+  [ -n "$id" ] || die "kafka: StorageTool random-uuid printed nothing (see $LOGS/kafka-format.log)"
+  if ! java -cp "$JARS/*" -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$LOGS" \
+    kafka.tools.StorageTool format --standalone -t "$id" -c "$CONF/server.properties" >>"$LOGS/kafka-format.log" 2>&1; then
+    tail -n 20 "$LOGS/kafka-format.log" >&2
+    die "kafka: storage format failed (see $LOGS/kafka-format.log)"
+  fi
+  echo "$want" >"$stamp"
+  log "kafka: formatted storage, cluster id $id ($(since "$t0") s)"
+}
+
+KAFKA_LAUNCHED_PID=""
+kafka_launch() { # starts the JVM without waiting; sets KAFKA_LAUNCHED_PID
+  write_kafka_config
+  kafka_format_if_needed
+  local pf
+  pf="$(pidfile kafka)"
+  echo "=== $(date -Is) starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT" >>"$LOGS/kafka.console.log"
+  # setsid: own session and process group, so that stop can end the whole group and a
+  # Ctrl-C in the caller's terminal does not reach the broker.
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" \
+    java $KAFKA_JVM_OPTS \
+    -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$LOGS" \
+    -cp "$JARS/*" kafka.Kafka "$CONF/server.properties" \
+    >>"$LOGS/kafka.console.log" 2>&1 </dev/null 9>&- &
+  local i
+  for i in $(seq 1 50); do
+    [ -s "$pf" ] && break
+    sleep 0.05
+  done
+  KAFKA_LAUNCHED_PID="$(cat "$pf" 2>/dev/null || true)"
+}
+
+kafka_wait() {
+  local pid="$1" t0="$2"
+  if ! node "$HERE/wait-kafka.mjs" --broker "127.0.0.1:$KAFKA_PORT" --timeout "$KAFKA_WAIT_S" --pid "$pid"; then
+    echo "----- tail of $LOGS/kafka.log" >&2
+    tail -n 40 "$LOGS/kafka.log" >&2 || true
+    echo "----- tail of $LOGS/kafka.console.log" >&2
+    tail -n 20 "$LOGS/kafka.console.log" >&2 || true
+    die "kafka: not ready (see $LOGS/kafka.log)"
+  fi
+  log "kafka: ready on 127.0.0.1:$KAFKA_PORT (pid $pid, $(since "$t0") s)"
+}
+
+# ---------------------------------------------------------------- redis
+redis_start() {
+  local t0 pf i
+  t0="$(now_ms)"
+  pf="$(pidfile redis)"
+  rm -f "$pf"
+  echo "=== $(date -Is) starting redis on 127.0.0.1:$REDIS_PORT" >>"$LOGS/redis.log"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --maxmemory-policy noeviction --daemonize yes --pidfile "$pf" \
+    --logfile "$LOGS/redis.log" --dir "$LOCAL/" </dev/null 9>&-
+  for i in $(seq 1 100); do
+    if [ -s "$pf" ] && redis_ping; then
+      log "redis: ready on 127.0.0.1:$REDIS_PORT (pid $(cat "$pf"), $(since "$t0") s)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$LOGS/redis.log" >&2 || true
+  die "redis: did not answer PING within 10 s (see $LOGS/redis.log)"
+}
+
+redis_ping() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]
+  else
+    local reply
+    reply="$(exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3)" 2>/dev/null || return 1
+    [ "$reply" = "+PONG" ]
+  fi
+}
+
+# ---------------------------------------------------------------- anvil
+anvil_start() {
+  local t0 pf bin pid i
+  t0="$(now_ms)"
+  pf="$(pidfile anvil)"
+  bin="$(anvil_bin)"
+  [ -n "$bin" ] || die "anvil: binary not found (run: $0 install)"
+  echo "=== $(date -Is) starting anvil on 127.0.0.1:$ANVIL_PORT" >>"$LOGS/anvil.log"
+  # shellcheck disable=SC2086 # ATT_ANVIL_ARGS is a list of words on purpose
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" \
+    "$bin" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id 31337 $ANVIL_ARGS \
+    >>"$LOGS/anvil.log" 2>&1 </dev/null 9>&- &
+  for i in $(seq 1 50); do
+    [ -s "$pf" ] && break
+    sleep 0.05
+  done
+  pid="$(cat "$pf")"
+  if ! node "$HERE/wait-anvil.mjs" --url "http://127.0.0.1:$ANVIL_PORT" --timeout 30 --pid "$pid"; then
+    tail -n 20 "$LOGS/anvil.log" >&2 || true
+    die "anvil: not ready (see $LOGS/anvil.log)"
+  fi
+  log "anvil: ready on http://127.0.0.1:$ANVIL_PORT and ws://127.0.0.1:$ANVIL_PORT (pid $pid, $(since "$t0") s)"
+}
+
+# ---------------------------------------------------------------- start / stop / status
+parse_services() { # validates service names; none = all
+  if [ $# -eq 0 ]; then
+    echo "${SERVICES[@]}"
+    return
+  fi
+  local s
+  for s in "$@"; do
+    case "$s" in
+      kafka | redis | anvil) ;;
+      *) die "unknown service '$s' (expected: ${SERVICES[*]})" ;;
+    esac
+  done
+  echo "$@"
+}
+
+# Serialize concurrent start/stop on the same state dir. The services are launched with the lock's
+# fd 9 closed, so that they do not hold the lock for their whole life.
+with_lock() {
+  mkdir -p "$RUN"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$RUN/.lock"
+    flock -w 300 9 || die "another stack.sh holds $RUN/.lock"
+  fi
+}
+
+cmd_start() {
+  local svcs t0 pid kafka_pid="" kafka_t0=""
+  svcs="$(parse_services "$@")"
+  t0="$(now_ms)"
+  ensure_installed
+  mkdir -p "$LOGS" "$RUN" "$CONF" "$KAFKA_DATA"
+  with_lock
+  # Kafka takes longest: launch its JVM first, start the others while it boots, then wait.
+  if [[ " $svcs " == *" kafka "* ]]; then
+    if pid="$(svc_pid kafka)"; then
+      log "kafka: already running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
+    else
+      check_ports_free kafka
+      kafka_t0="$(now_ms)"
+      kafka_launch
+      kafka_pid="$KAFKA_LAUNCHED_PID"
+      [ -n "$kafka_pid" ] || die "kafka: failed to launch (see $LOGS/kafka.console.log)"
+    fi
+  fi
+  if [[ " $svcs " == *" redis "* ]]; then
+    if pid="$(svc_pid redis)"; then
+      log "redis: already running (pid $pid, 127.0.0.1:$REDIS_PORT)"
+    else
+      check_ports_free redis
+      redis_start
+    fi
+  fi
+  if [[ " $svcs " == *" anvil "* ]]; then
+    if pid="$(svc_pid anvil)"; then
+      log "anvil: already running (pid $pid, 127.0.0.1:$ANVIL_PORT)"
+    else
+      check_ports_free anvil
+      anvil_start
+    fi
+  fi
+  if [ -n "$kafka_pid" ]; then
+    kafka_wait "$kafka_pid" "$kafka_t0"
+  fi
+  log "start: done ($(since "$t0") s)"
+}
+
+stop_one() {
+  local svc="$1" pid pgid i
+  if ! pid="$(svc_pid "$svc")"; then
+    log "$svc: not running"
+    return 0
+  fi
+  local t0
+  t0="$(now_ms)"
+  pgid="$(pgid_of "$pid" || true)"
+  # Our kafka and anvil lead their own process group (setsid): signal the whole group.
+  # redis daemonizes into its own session too; its group is itself.
+  if [ -n "$pgid" ] && [ "$pgid" = "$pid" ]; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  else
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  for i in $(seq 1 200); do
+    running "$pid" || break
+    sleep 0.1
+  done
+  if running "$pid"; then
+    log "$svc: still alive after 20 s, sending SIGKILL"
+    if [ "$pgid" = "$pid" ]; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+    kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      running "$pid" || break
+      sleep 0.1
+    done
+  fi
+  # Anything left in the group (there should be nothing).
+  if [ "$pgid" = "$pid" ] && group_alive "$pid"; then
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$(pidfile "$svc")"
+  log "$svc: stopped (pid $pid, $(since "$t0") s)"
+}
+
+cmd_stop() {
+  local svcs s
+  svcs="$(parse_services "$@")"
+  [ -d "$RUN" ] || {
+    log "nothing to stop ($RUN does not exist)"
+    return 0
+  }
+  with_lock
+  # Clients first (none here), Kafka last is not needed: the three are independent.
+  for s in $svcs; do stop_one "$s"; done
+}
+
+cmd_status() {
+  local s pid ports line rc=0
+  for s in "${SERVICES[@]}"; do
+    ports="$(svc_ports "$s" | sed 's/ /,/')"
+    if pid="$(svc_pid "$s" 2>/dev/null)"; then
+      line="running  pid $pid"
+      if ! port_open "$(svc_ports "$s" | cut -d' ' -f1)"; then line="$line (not listening yet)"; fi
+    else
+      line="stopped"
+      rc=3
+    fi
+    printf '%-6s %-28s 127.0.0.1:%s\n' "$s" "$line" "$ports"
+  done
+  return $rc
+}
+
+cmd_logs() {
+  local svc="" follow=0 a files=()
+  for a in "$@"; do
+    case "$a" in
+      -f | --follow) follow=1 ;;
+      kafka | redis | anvil) svc="$a" ;;
+      *) die "usage: $0 logs [kafka|redis|anvil] [-f]" ;;
+    esac
+  done
+  [ -d "$LOGS" ] || die "no logs yet ($LOGS)"
+  if [ -n "$svc" ]; then
+    mapfile -t files < <(ls "$LOGS"/"$svc"*.log 2>/dev/null)
+  else
+    mapfile -t files < <(ls "$LOGS"/*.log 2>/dev/null)
+  fi
+  [ ${#files[@]} -gt 0 ] || die "no log files in $LOGS"
+  if [ "$follow" = 1 ]; then
+    exec tail -n "${ATT_LOG_LINES:-100}" -F "${files[@]}"
+  fi
+  tail -n "${ATT_LOG_LINES:-100}" "${files[@]}"
+}
+
+usage() {
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local cmd="${1:-}"
+  [ $# -gt 0 ] && shift
+  case "$cmd" in
+    install) cmd_install ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    restart)
+      cmd_stop "$@"
+      cmd_start "$@"
+      ;;
+    status) cmd_status ;;
+    logs) cmd_logs "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
