@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Checks deploy/local/stack.sh on alternative ports and in a throw-away state dir, so that it does
+# not disturb a stack already running on the default ports:
+#   - a second `start` starts no second copy (same pids; one java broker, one redis, one anvil);
+#   - the services answer (Kafka produce + consume, Redis PING and noeviction, anvil eth_chainId);
+#   - a stale pid file naming an unrelated live process is cleaned up, and that process is not touched;
+#   - a port held by a foreign process makes `start` fail with a message naming the env variable;
+#   - `stop` leaves no process behind (no pid alive, ports free), and a second `stop` is a no-op.
+# Exits non-zero on the first failure.
+#
+#   test/local-stack.sh
+# Env: ATT_TEST_KAFKA_PORT (19092) ATT_TEST_KAFKA_CONTROLLER_PORT (19093) ATT_TEST_REDIS_PORT (16379)
+#      ATT_TEST_ANVIL_PORT (18545). Reuses <repo>/.local/jars when present (no second download).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK="$REPO/deploy/local/stack.sh"
+
+export ATT_KAFKA_PORT="${ATT_TEST_KAFKA_PORT:-19092}"
+export ATT_KAFKA_CONTROLLER_PORT="${ATT_TEST_KAFKA_CONTROLLER_PORT:-19093}"
+export ATT_REDIS_PORT="${ATT_TEST_REDIS_PORT:-16379}"
+export ATT_ANVIL_PORT="${ATT_TEST_ANVIL_PORT:-18545}"
+export ATT_ANVIL_ARGS=""
+STATE="$(mktemp -d "${TMPDIR:-/tmp}/att-local-stack.XXXXXX")"
+export ATT_LOCAL_DIR="$STATE"
+if [ -f "$REPO/.local/jars/.att-version" ]; then
+  export ATT_JARS_DIR="$REPO/.local/jars"
+fi
+
+PASSED=0
+FAILED=0
+HELPERS=()
+
+ok() {
+  PASSED=$((PASSED + 1))
+  printf 'ok   %s\n' "$*"
+}
+fail() {
+  FAILED=$((FAILED + 1))
+  printf 'FAIL %s\n' "$*" >&2
+  exit 1
+}
+check() { # check <description> <command...>
+  local what="$1"
+  shift
+  if "$@"; then ok "$what"; else fail "$what"; fi
+}
+
+cleanup() {
+  local rc=$?
+  local p
+  for p in "${HELPERS[@]}"; do kill "$p" 2>/dev/null || true; done
+  "$STACK" stop >/dev/null 2>&1 || true
+  if [ "$rc" != 0 ]; then
+    echo "----- logs in $STATE/logs" >&2
+    tail -n 30 "$STATE"/logs/*.log >&2 2>/dev/null || true
+  fi
+  rm -rf "$STATE"
+  echo "$PASSED passed, $FAILED failed"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+alive() { # alive and not a zombie (a stopped daemon is reparented to init, which reaps it later)
+  local st
+  st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  st="${st##*) }"
+  [ "${st:0:1}" != "Z" ]
+}
+export -f alive # used by `bash -c` checks below
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_of() { cat "$STATE/run/$1.pid" 2>/dev/null || true; }
+
+# count_procs <substring>...: processes whose command line contains every substring
+count_procs() {
+  local n=0 f cmd s all
+  for f in /proc/[0-9]*/cmdline; do
+    cmd="$({ tr '\0' ' ' <"$f"; } 2>/dev/null)" || continue
+    [ -n "$cmd" ] || continue
+    all=1
+    for s in "$@"; do
+      [[ "$cmd" == *"$s"* ]] || {
+        all=0
+        break
+      }
+    done
+    [ "$all" = 1 ] && n=$((n + 1))
+  done
+  echo "$n"
+}
+count_kafka() { count_procs "kafka.Kafka" "$STATE/conf/server.properties"; }
+count_redis() { count_procs "redis-server" "127.0.0.1:$ATT_REDIS_PORT"; }
+count_anvil() { count_procs "--port $ATT_ANVIL_PORT" "anvil"; }
+
+for p in "$ATT_KAFKA_PORT" "$ATT_KAFKA_CONTROLLER_PORT" "$ATT_REDIS_PORT" "$ATT_ANVIL_PORT"; do
+  if port_open "$p"; then
+    echo "port $p is already in use: set ATT_TEST_*_PORT to free ports" >&2
+    exit 2
+  fi
+done
+
+echo "# state dir $STATE, ports kafka $ATT_KAFKA_PORT/$ATT_KAFKA_CONTROLLER_PORT redis $ATT_REDIS_PORT anvil $ATT_ANVIL_PORT"
+
+# ---------------------------------------------------------------- first start
+t0=$(date +%s%3N)
+"$STACK" start
+echo "# first start: $(($(date +%s%3N) - t0)) ms"
+K1="$(pid_of kafka)"
+R1="$(pid_of redis)"
+A1="$(pid_of anvil)"
+check "pid files written (kafka=$K1 redis=$R1 anvil=$A1)" test -n "$K1" -a -n "$R1" -a -n "$A1"
+check "all three pids alive" alive "$K1"
+alive "$R1" && alive "$A1" || fail "redis or anvil pid not alive"
+check "status exits 0 with three running lines" bash -c '[ "$("$0" status | grep -c " running ")" = 3 ]' "$STACK"
+
+# ---------------------------------------------------------------- second start
+out="$("$STACK" start 2>&1)"
+echo "$out" | sed 's/^/  | /'
+check "second start says already running for each service" test "$(echo "$out" | grep -c 'already running')" = 3
+check "second start kept the same pids" test "$(pid_of kafka) $(pid_of redis) $(pid_of anvil)" = "$K1 $R1 $A1"
+check "exactly one kafka broker JVM" test "$(count_kafka)" = 1
+check "exactly one redis-server" test "$(count_redis)" = 1
+check "exactly one anvil" test "$(count_anvil)" = 1
+
+# ---------------------------------------------------------------- the services answer
+check "kafka produce + consume" node --input-type=module -e '
+  import { Kafka, logLevel } from "kafkajs";
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
+  const kafka = new Kafka({ clientId: "local-stack-test", brokers: [`127.0.0.1:${process.env.ATT_KAFKA_PORT}`], logLevel: logLevel.ERROR });
+  const topic = "local-stack-test";
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: "a", value: "hello" }] });
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: "local-stack-test" });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no message within 30 s")), 30000);
+    consumer.run({ eachMessage: async ({ message }) => { clearTimeout(timer); resolve(message.value.toString()); } });
+  });
+  await consumer.disconnect();
+  if (got !== "hello") throw new Error(`got ${got}`);
+' 
+check "redis PING and maxmemory-policy noeviction" bash -c \
+  '[ "$(redis-cli -p "$ATT_REDIS_PORT" ping)" = PONG ] && redis-cli -p "$ATT_REDIS_PORT" config get maxmemory-policy | grep -qx noeviction'
+check "anvil eth_chainId = 31337" node -e '
+  fetch(`http://127.0.0.1:${process.env.ATT_ANVIL_PORT}`, { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) })
+    .then((r) => r.json()).then((b) => process.exit(Number(b.result) === 31337 ? 0 : 1), () => process.exit(1));'
+
+# ---------------------------------------------------------------- stale pid file
+"$STACK" stop anvil >/dev/null
+check "stop anvil ended anvil only" bash -c '! alive "$1" && alive "$2" && alive "$3"' _ "$A1" "$K1" "$R1"
+sleep 300 &
+SLEEPER=$!
+HELPERS+=("$SLEEPER")
+echo "$SLEEPER" >"$STATE/run/anvil.pid"
+out="$("$STACK" start anvil 2>&1)"
+check "start cleans a stale pid file that names a foreign process" bash -c 'grep -q "stale pid file" <<<"$0"' "$out"
+check "the foreign process was not touched" alive "$SLEEPER"
+A2="$(pid_of anvil)"
+check "anvil restarted with a new pid ($A2)" bash -c '[ -n "$1" ] && [ "$1" != "$2" ] && alive "$1"' _ "$A2" "$SLEEPER"
+"$STACK" stop anvil >/dev/null
+echo "$SLEEPER" >"$STATE/run/anvil.pid"
+"$STACK" stop anvil >/dev/null
+check "stop does not kill a foreign process named by a stale pid file" alive "$SLEEPER"
+kill "$SLEEPER" 2>/dev/null || true
+
+# ---------------------------------------------------------------- foreign process on our port
+node -e 'require("net").createServer(() => {}).listen(Number(process.argv[1]), "127.0.0.1")' "$ATT_ANVIL_PORT" &
+SQUATTER=$!
+HELPERS+=("$SQUATTER")
+for _ in $(seq 1 50); do port_open "$ATT_ANVIL_PORT" && break; sleep 0.1; done
+set +e
+out="$("$STACK" start anvil 2>&1)"
+rc=$?
+set -e
+echo "$out" | sed 's/^/  | /'
+check "start fails when the port is taken by a foreign process" test "$rc" != 0
+check "the failure names ATT_ANVIL_PORT" bash -c 'grep -q "ATT_ANVIL_PORT" <<<"$0"' "$out"
+check "the foreign listener was not touched" alive "$SQUATTER"
+kill "$SQUATTER" 2>/dev/null || true
+wait "$SQUATTER" 2>/dev/null || true
+"$STACK" start anvil >/dev/null
+A3="$(pid_of anvil)"
+check "anvil starts once the port is free again" alive "$A3"
+
+# ---------------------------------------------------------------- stop
+t0=$(date +%s%3N)
+"$STACK" stop
+echo "# stop: $(($(date +%s%3N) - t0)) ms"
+for p in "$K1" "$R1" "$A3"; do
+  check "pid $p is gone" bash -c '! alive "$1"' _ "$p"
+done
+for p in "$ATT_KAFKA_PORT" "$ATT_KAFKA_CONTROLLER_PORT" "$ATT_REDIS_PORT" "$ATT_ANVIL_PORT"; do
+  check "port $p is free" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null"
+done
+check "no kafka, redis or anvil process of this stack left" test "$(count_kafka)$(count_redis)$(count_anvil)" = 000
+check "no pid files left" test -z "$(ls "$STATE/run/"*.pid 2>/dev/null)"
+set +e
+"$STACK" status >/dev/null
+rc=$?
+set -e
+check "status exits non-zero when stopped" test "$rc" != 0
+check "second stop is a no-op" "$STACK" stop
+
+# ---------------------------------------------------------------- warm restart
+t0=$(date +%s%3N)
+"$STACK" start >/dev/null
+echo "# warm start: $(($(date +%s%3N) - t0)) ms"
+check "warm restart: exactly one kafka, one redis, one anvil" test "$(count_kafka)$(count_redis)$(count_anvil)" = 111
+"$STACK" stop >/dev/null
+check "after the final stop nothing is left" test "$(count_kafka)$(count_redis)$(count_anvil)" = 000
