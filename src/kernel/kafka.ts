@@ -37,8 +37,16 @@ export function createKafka(config: Config["kafka"], opts: { logger: Logger; sta
   return new Kafka(kafkaConfig);
 }
 
+/**
+ * kafkajs warnings that are expected with our settings: transactions bound retries by their
+ * timeout and abort on failure (so limited retries cannot break exactly-once), and every
+ * producer keys its messages explicitly (the partitioner change does not affect us).
+ */
+const EXPECTED_WARNINGS = [/Limiting retries for the idempotent producer/, /switched default partitioner/];
+
 function logKafka(logger: Logger, { level, log }: LogEntry): void {
   const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
+  if (level === KafkaLogLevel.WARN && EXPECTED_WARNINGS.some((re) => re.test(String(message)))) return;
   const fields = { msg: `kafkajs: ${String(message)}`, ...rest };
   if (level === KafkaLogLevel.ERROR) logger.error(fields);
   else if (level === KafkaLogLevel.WARN) logger.warn(fields);

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { parseFinding } from "../src/contracts/finding.js";
+import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { uniqueName } from "./helpers/names.js";
+import { spawnAtt, type AttProcess } from "./helpers/processes.js";
+import { testPrefix, testRedis } from "./helpers/redis.js";
+import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
+import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
+
+const TOTAL = 20_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("att score exactly-once (three processes, SIGKILL)", () => {
+  it(
+    "gives a read-committed reader exactly one finding per transaction while replicas are killed with SIGKILL",
+    { timeout: 300_000 },
+    async () => {
+      const transfers = await createTestTopic("eos-transfers", 6);
+      const findings = await createTestTopic("eos-findings", 6);
+      const dlq = await createTestTopic("eos-dlq", 1);
+      const group = uniqueName("eos");
+      const prefix = testPrefix("eos");
+      const txs = syntheticTxs(TOTAL, { seed: 77, senders: 600 });
+      await seedEnrichmentCache(testRedis(), prefix, txs);
+      const env = {
+        ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+        ATT_REDIS_URL: REDIS_URL,
+        ATT_REDIS_PREFIX: prefix,
+        ATT_TOPIC_TRANSFERS: transfers,
+        ATT_TOPIC_FINDINGS: findings,
+        ATT_TOPIC_DLQ: dlq,
+        ATT_SCORE_GROUP_ID: group,
+        ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+        ATT_SCORE_BATCH_MAX: "250",
+        ATT_SCORE_SESSION_TIMEOUT_MS: "6000",
+        ATT_SCORE_HEARTBEAT_MS: "1000",
+        ATT_METRICS_PORT: "0",
+        ATT_LOG_LEVEL: "info",
+      };
+      let serial = 0;
+      const start = () => spawnAtt(`${group}-${serial++}`, ["score"], env);
+      const joined = /Joined consumer group/;
+      const scorers: AttProcess[] = [start(), start(), start()];
+      await Promise.all(scorers.map((s) => s.waitFor(joined, 120_000)));
+      const admin = await connectedAdmin();
+      const committedTotal = async () => {
+        const c = await admin.fetchOffsets({ groupId: group, topics: [transfers] });
+        return c[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      };
+
+      // Produce while the replicas run, so that kills land in the middle of the stream.
+      const producer = await connectedProducer();
+      let produced = 0;
+      const producing = (async () => {
+        for (let i = 0; i < TOTAL; i += 500) {
+          await producer.send({ topic: transfers, messages: toKafkaMessages(txs.slice(i, i + 500)) });
+          produced += 500;
+          await sleep(300);
+        }
+      })();
+
+      // Kill a replica that is in the group while findings are being committed; restart it.
+      const midStreamKills: number[] = [];
+      while (produced < TOTAL && midStreamKills.length < 6) {
+        await sleep(1500 + Math.random() * 1000);
+        const live = scorers
+          .map((s, i) => [s, i] as const)
+          .filter(([s]) => joined.test(s.output()) && s.child.exitCode === null);
+        if (live.length === 0) continue;
+        const [victim, index] = live[Math.floor(Math.random() * live.length)]!;
+        const before = await committedTotal();
+        await victim.kill("SIGKILL");
+        if (before > 0 && before < TOTAL) midStreamKills.push(before);
+        scorers[index] = start();
+      }
+      await producing;
+
+      const high = (await admin.fetchTopicOffsets(transfers)).map((p) => `${p.partition}:${p.high}`).sort();
+      await expect
+        .poll(
+          async () => {
+            const c = await admin.fetchOffsets({ groupId: group, topics: [transfers] });
+            return c[0]!.partitions.map((p) => `${p.partition}:${p.offset}`).sort();
+          },
+          { timeout: 180_000, interval: 1000 },
+        )
+        .toEqual(high);
+      // A graceful stop must not add anything either.
+      await Promise.all(scorers.map((s) => s.kill("SIGTERM")));
+
+      const out = await readTopic(findings, TOTAL + 1, { timeoutMs: 15_000, readCommitted: true });
+      const perTx = new Map<string, number>();
+      for (const m of out) {
+        const f = parseFinding(m.value!);
+        const h = f.source.transactions![0]!.hash;
+        perTx.set(h, (perTx.get(h) ?? 0) + 1);
+      }
+      const duplicated = [...perTx].filter(([, n]) => n > 1);
+      const missing = txs.filter((t) => !perTx.has(t.txHash));
+      expect(midStreamKills.length, `kills at committed=${midStreamKills.join(",")}`).toBeGreaterThanOrEqual(
+        3,
+      );
+      expect({
+        findings: out.length,
+        distinct: perTx.size,
+        duplicated: duplicated.length,
+        missing: missing.length,
+      }).toEqual({
+        findings: TOTAL,
+        distinct: TOTAL,
+        duplicated: 0,
+        missing: 0,
+      });
+    },
+  );
+});
