@@ -1,0 +1,74 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { findingSchema, type Finding } from "../src/contracts/finding.js";
+import { useAnvil } from "./helpers/anvil.js";
+import { connectAnvil, deploy, deployErc20 } from "./fixtures/contracts/deploy.js";
+
+const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+function att(args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ATT_LOG_LEVEL: "warn" },
+    timeout: 60_000,
+  });
+}
+
+describe("att tx <hash>", () => {
+  const anvil = useAnvil();
+
+  it("prints the Forta finding of a transaction sent to anvil, with features from the chain", async () => {
+    const { signer } = await connectAnvil(anvil.get().httpUrl);
+    const me = (await signer.getAddress()).toLowerCase();
+    const usdc = await deployErc20(signer, { name: "USD Coin", symbol: "USDC", decimals: 6 });
+    const weth = await deployErc20(signer, { name: "Wrapped Ether", symbol: "WETH", decimals: 18 });
+    const batcher = await deploy(signer, "Batcher");
+    const to = "0x000000000000000000000000000000000000dEaD";
+    // Two USDC transfers and one WETH transfer in one transaction (minted through the batcher).
+    const sent = await batcher.mintMany!(
+      [await usdc.getAddress(), await usdc.getAddress(), await weth.getAddress()],
+      [to, to, to],
+      [1_500_000n, 2_250_000n, 3n * 10n ** 18n],
+    );
+    const receipt = await sent.wait();
+
+    const r = att(["tx", receipt!.hash, "--rpc", anvil.get().httpUrl]);
+    expect(r.status, r.stderr).toBe(0);
+    const finding = JSON.parse(r.stdout) as Finding;
+    expect(findingSchema.safeParse(finding).success).toBe(true);
+    expect(["NORMAL-TOKEN-TRANSFERS-TX", "ANOMALOUS-TOKEN-TRANSFERS-TX"]).toContain(finding.alertId);
+    expect(finding.source.transactions).toEqual([{ chainId: 31337, hash: receipt!.hash.toLowerCase() }]);
+    expect(finding.metadata.from).toBe(me);
+    expect(finding.metadata.USDC_transfers).toBe("2");
+    expect(finding.metadata.USDC_value).toBe("3.75");
+    expect(finding.metadata.WETH_transfers).toBe("1");
+    expect(finding.metadata.WETH_value).toBe("3");
+    expect(finding.metadata.transfer_counts).toBe("3");
+    expect(finding.metadata.tokens_type_counts).toBe("2");
+    expect(Number(finding.metadata.anomaly_score)).toBeGreaterThan(0);
+    expect(JSON.parse(finding.metadata.model_explanations!).length).toBeGreaterThan(0);
+  });
+
+  it("says so when the transaction carries no ERC-20 transfer", async () => {
+    const { signer } = await connectAnvil(anvil.get().httpUrl);
+    const sent = await signer.sendTransaction({
+      to: "0x000000000000000000000000000000000000dEaD",
+      value: 1n,
+    });
+    await sent.wait();
+    const r = att(["tx", sent.hash, "--rpc", anvil.get().httpUrl]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("carries no ERC-20 transfer");
+  });
+
+  it("fails clearly for an unknown hash or a malformed one", () => {
+    const unknown = att(["tx", `0x${"12".repeat(32)}`, "--rpc", anvil.get().httpUrl]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("is not known to the node");
+    const bad = att(["tx", "0x1234", "--rpc", anvil.get().httpUrl]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("Invalid transaction hash");
+  });
+});
