@@ -251,11 +251,14 @@ export interface TcpProxy {
   cut(): void;
   /** While true, new connections are closed at once. */
   refuse(on: boolean): void;
+  /** Open connections stay open but no byte passes any more (a silently dead peer). */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
   let refusing = false;
   const server = createServer((client) => {
     if (refusing) return void client.destroy();
@@ -266,6 +269,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       s.on("error", () => undefined);
     }
     client.pipe(upstream).pipe(client);
+    pairs.push([client, upstream]);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -278,6 +282,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     refuse: (on) => {
       refusing = on;
+    },
+    freeze: () => {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

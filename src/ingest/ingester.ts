@@ -107,7 +107,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
       ttlMs: o.journalTtlMs,
     });
 
-  const run = async (signal: AbortSignal) => {
+  const runInner = async (signal: AbortSignal) => {
     const http = createHttpRpc({ url: o.rpcHttpUrl, timeoutMs: o.rpcTimeoutMs });
     const source = createBlockSource({
       rpc: http,
@@ -261,6 +261,18 @@ export function createIngester(deps: IngesterDeps): Ingester {
       ws?.close();
       setStatusRole("stopped");
       logger.info({ msg: "Ingester stopped", published_block: status.published?.number });
+    }
+  };
+
+  const run = async (signal: AbortSignal) => {
+    try {
+      await runInner(signal);
+    } catch (err) {
+      // Stopped while still starting (node unreachable, waiting for the lease): a clean stop.
+      if (signal.aborted && !isFatal(err)) return;
+      throw err;
+    } finally {
+      setStatusRole("stopped");
     }
   };
 
