@@ -13,9 +13,14 @@ import { testRedis } from "./helpers/redis.js";
 import { REDIS_URL } from "./helpers/services.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const RATE = { max: 3, windowMs: 1000 };
-/** Request times are taken at the server, after the network hop; allow that much jitter. */
-const TOLERANCE_MS = 200;
+const RATE = { max: 3, windowMs: 1500 };
+/**
+ * BullMQ's limiter counts job starts in Redis; the server sees the requests a hop later, and on
+ * a loaded 2-core machine one process may send its request a few hundred ms after its job
+ * started while the next window's first request goes out at once. A sliding window this much
+ * shorter than the limiter's absorbs that jitter.
+ */
+const TOLERANCE_MS = 300;
 const FIRST = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-4), 16);
 const addr = (i: number) => `0x${(0xfe0000 + i).toString(16).padStart(40, "0")}`;
 const token = (i: number) => `0x${(0xce0000 + i).toString(16).padStart(40, "0")}`;
@@ -67,7 +72,8 @@ describe("three `att enrich` processes sharing one queue", () => {
       ATT_ETHERSCAN_API_KEY: "es-key",
       ATT_ENRICH_FIRST_TX_RATE_MAX: String(RATE.max),
       ATT_ENRICH_FIRST_TX_RATE_WINDOW_MS: String(RATE.windowMs),
-      ATT_ENRICH_CONCURRENCY: "4",
+      // One job at a time per process: a window's three starts land on the three processes.
+      ATT_ENRICH_CONCURRENCY: "1",
     };
     await Promise.all(
       [0, 1, 2].map(async () => {
@@ -125,8 +131,15 @@ describe("three `att enrich` processes sharing one queue", () => {
   }
 
   it("never exceeds the configured rate at the API, measured over sliding windows", async () => {
-    const senders = Array.from({ length: 18 }, (_, i) => addr(i));
-    const r = await client().resolveBatch(
+    const c = client();
+    // Warm-up, not measured: a fresh process's first request is slow (Node loads fetch lazily,
+    // connections open), which would skew its window against the next one.
+    await c.resolveBatch(
+      [addr(200), addr(201), addr(202)].map((s) => tx(s, [])),
+      { deadlineMs: 60_000 },
+    );
+    const senders = Array.from({ length: 15 }, (_, i) => addr(i));
+    const r = await c.resolveBatch(
       senders.map((s) => tx(s, [])),
       { deadlineMs: 60_000 },
     );
@@ -138,7 +151,10 @@ describe("three `att enrich` processes sharing one queue", () => {
     expect(times).toHaveLength(senders.length);
     const window = RATE.windowMs - TOLERANCE_MS;
     const worst = Math.max(...times.map((t, i) => times.slice(i).filter((u) => u < t + window).length));
-    expect(worst).toBeLessThanOrEqual(RATE.max);
+    expect(
+      worst,
+      `request times (ms): ${times.map((t) => Math.round(t - times[0]!)).join(", ")}`,
+    ).toBeLessThanOrEqual(RATE.max);
     // the limit is a ceiling, not a target: the three processes together still kept it busy
     expect(worst).toBe(RATE.max);
   });

@@ -166,14 +166,26 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     expect(later.firstTx.get(sender)).toBe(FIRST(sender));
   });
 
+  it("skips first-transaction lookups when the model does not need them", async () => {
+    const prefix = testPrefix("enrq");
+    const sender = addr(60);
+    const r = await enricher(prefix).resolveBatch([tx(sender, [USDC])], {
+      deadlineMs: 20_000,
+      firstTx: false,
+    });
+    expect(r.firstTx.size).toBe(0);
+    expect(r.tokens.get(USDC)).toMatchObject({ symbol: "USDC" });
+    expect(requestsFor(sender)).toHaveLength(0);
+  });
+
   it("reports a sender with no transaction as null and does not cache that for good", async () => {
     const prefix = testPrefix("enrq");
     const nobody = "0x00000000000000000000000000000000000fffff";
-    const e = enricher(prefix, { ATT_ENRICH_FIRST_TX_NONE_TTL_SEC: "1" });
+    const e = enricher(prefix, { ATT_ENRICH_FIRST_TX_NONE_TTL_SEC: "30" });
     const r = await e.resolveBatch([tx(nobody, [USDC])], { deadlineMs: 20_000 });
     expect(r.firstTx.get(nobody)).toBeNull();
-    const ttl = await testRedis().ttl(`${prefix}:enrich-cache:firsttx:1:${nobody}`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(1);
+    const ttl = await testRedis().pttl(`${prefix}:enrich-cache:firsttx:1:${nobody}`);
+    expect(ttl).toBeGreaterThan(0); // -1 would mean "kept forever"
+    expect(ttl).toBeLessThanOrEqual(30_000);
   });
 });

@@ -30,6 +30,14 @@ export interface EnricherDeps {
   providers?: EnrichWorkersDeps["providers"];
 }
 
+export interface EnrichOptions {
+  /** Milliseconds from the call until missing values are reported as failures. */
+  deadlineMs: number;
+  signal?: AbortSignal;
+  /** Resolve senders' first-transaction times (default true; a model without the active period needs none). */
+  firstTx?: boolean;
+}
+
 export interface Enricher {
   /**
    * Token metadata of every token and first-transaction time of every sender of a batch: one
@@ -37,10 +45,7 @@ export interface Enricher {
    * then one wait for all of them until `deadlineMs`. Whatever is not there by then comes back
    * as an EnrichmentFailure saying why (code ATT_ENRICHMENT_TIMEOUT, queue state in the reason).
    */
-  resolveBatch(
-    txs: TokenTransferTx[],
-    opts: { deadlineMs: number; signal?: AbortSignal },
-  ): Promise<ResolvedEnrichment>;
+  resolveBatch(txs: TokenTransferTx[], opts: EnrichOptions): Promise<ResolvedEnrichment>;
   close(): Promise<void>;
 }
 
@@ -231,12 +236,12 @@ export function createEnricher(deps: EnricherDeps): Enricher {
   }
 
   return {
-    async resolveBatch(txs, { deadlineMs, signal }) {
+    async resolveBatch(txs, { deadlineMs, signal, firstTx = true }) {
       if (closed) throw new ShutdownError("Enricher is closed");
       const started = Date.now();
       const wanted: Record<LookupKind, string[]> = {
         token: [...new Set(txs.flatMap((t) => t.transfers.map((x) => x.token)))],
-        firsttx: [...new Set(txs.map((t) => t.from))],
+        firsttx: firstTx ? [...new Set(txs.map((t) => t.from))] : [],
       };
       const results: Record<LookupKind, Map<string, Outcome>> = { token: new Map(), firsttx: new Map() };
       const waits: [Channel, Pending][] = [];
@@ -261,7 +266,8 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       }
 
       if (toRead.length > 0) {
-        await ready;
+        // Listen before queueing; if the events stream is not up, the cache poll still finds the values.
+        await ready.catch(() => undefined);
         let raw: (string | null)[];
         try {
           raw = await redis.mget(

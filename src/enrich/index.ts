@@ -1,4 +1,4 @@
-export { createEnricher, type Enricher, type EnricherDeps } from "./enricher.js";
+export { createEnricher, type Enricher, type EnricherDeps, type EnrichOptions } from "./enricher.js";
 export { createEnrichWorkers, type EnrichWorkers, type EnrichWorkersDeps } from "./worker.js";
 export {
   createFirstTxProvider,

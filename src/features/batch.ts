@@ -9,7 +9,7 @@ import type { FeatureResult, FeatureSpec } from "./types.js";
 export interface BatchResolver {
   resolveBatch(
     txs: TokenTransferTx[],
-    opts: { deadlineMs: number; signal?: AbortSignal },
+    opts: { deadlineMs: number; signal?: AbortSignal; firstTx?: boolean },
   ): Promise<ResolvedEnrichment>;
 }
 
@@ -26,7 +26,7 @@ export function createFeatureBatcher(deps: { enricher: BatchResolver; spec: Feat
   const plan = compileSpec(deps.spec);
   return {
     async computeBatch(txs, opts) {
-      const resolved = await deps.enricher.resolveBatch(txs, opts);
+      const resolved = await deps.enricher.resolveBatch(txs, { ...opts, firstTx: plan.needsFirstTx });
       return txs.map((tx) => {
         const c = contextFor(tx, resolved, { needsFirstTx: plan.needsFirstTx });
         return c.ok ? computeFeatures(tx, c.ctx, deps.spec) : c;
