@@ -22,7 +22,6 @@ export function modelSettingsFromConfig(c: Config["model"]): {
       },
       threshold: c.threshold,
       explainTopK: c.explainTopK,
-      maxBatchSize: c.maxBatchSize,
     },
     batch: { maxBatchSize: c.maxBatchSize, maxWaitMs: c.maxWaitMs },
   };

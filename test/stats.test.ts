@@ -1,0 +1,391 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { ALERT_IDS, serializeFinding, type Finding } from "../src/contracts/finding.js";
+import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import { binomialTest } from "../src/monitor/binomial.js";
+import { buildInvalidFinding, buildScoredFinding } from "../src/sink/findings.js";
+import { EXPORT_ID_COLUMNS } from "../src/stats/export-features.js";
+import { runStats, type StatsIo } from "../src/stats/run.js";
+import { parseTime } from "../src/stats/time.js";
+import { connectedProducer, createTestTopic } from "./helpers/kafka.js";
+import { uniqueName } from "./helpers/names.js";
+import { KAFKA_BROKERS } from "./helpers/services.js";
+
+const VERSION = "1671000000";
+const FEATURES = ["USDC_transfers", "USDC_value", "account_active_period_in_minutes", "transfer_counts"];
+const MIN = 60_000;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const hex = (n: number, bytes: number) => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
+
+function tx(i: number, block: number): TokenTransferTx {
+  return {
+    v: 1,
+    chainId: 1,
+    blockNumber: block,
+    blockHash: hex(block, 32),
+    blockTimestamp: 1_700_000_000 + block * 12,
+    txHash: hex(0x100000 + i, 32),
+    txIndex: i % 200,
+    from: hex(0x5000 + (i % 97), 20),
+    to: hex(0x6000, 20),
+    transfers: [
+      { logIndex: 0, token: hex(0x7000, 20), from: hex(0x5000, 20), to: hex(0x6000, 20), value: "1000" },
+    ],
+    observedAt: 0,
+  };
+}
+
+function scored(i: number, block: number, score: number, r: () => number, version = VERSION): Finding {
+  const anomalous = score >= 0.5;
+  return buildScoredFinding(
+    {
+      tx: tx(i, block),
+      features: {
+        USDC_transfers: 1 + Math.floor(r() * 3),
+        USDC_value: Number((r() * 5000).toFixed(6)),
+        account_active_period_in_minutes: Number((r() * 1e6).toFixed(4)),
+        transfer_counts: 1 + Math.floor(r() * 4),
+      },
+      maxSingleTokenName: "USDC",
+      tokenTypes: ["USDC"],
+      score,
+      anomalous,
+      explanations: anomalous
+        ? [{ feature: "account_active_period_in_minutes", value: 3, contribution: 0.05 }]
+        : [],
+      featureTimeSec: 0.001,
+      modelTimeSec: 0.0001,
+    },
+    { version, threshold: 0.5 },
+  );
+}
+
+function writeCard(dir: string, version = VERSION): void {
+  mkdirSync(dir, { recursive: true });
+  const cuts = Array.from({ length: 49 }, (_, i) => Number((0.02 + i * 0.02).toFixed(2)));
+  // Training: scores uniform over 0.30–0.50 except a 1 % tail in 0.50–0.60.
+  const counts = cuts.map(() => 0).concat([0]);
+  for (let b = 15; b < 25; b++) counts[b] = 990;
+  for (let b = 25; b < 30; b++) counts[b] = 20;
+  const n = counts.reduce((a, c) => a + c, 0);
+  writeFileSync(
+    join(dir, "model.json"),
+    JSON.stringify({
+      version,
+      threshold: 0.5,
+      features: FEATURES,
+      training: {
+        n_rows: n,
+        anomaly_rate: 100 / n,
+        score_histogram: { edges: [0.3, ...cuts, 0.6], counts },
+        feature_histograms: {
+          transfer_counts: { edges: [1, 1, 2, 3, 4], counts: [2500, 2500, 2500, 2500] },
+        },
+      },
+    }),
+  );
+}
+
+function sink(): PassThrough & { text: () => string } {
+  const s = new PassThrough() as PassThrough & { text: () => string };
+  const chunks: Buffer[] = [];
+  s.on("data", (c: Buffer) => chunks.push(c));
+  s.text = () => Buffer.concat(chunks).toString("utf8");
+  return s;
+}
+
+function tmp(): string {
+  const dir = mkdtempSync(join(tmpdir(), "att-stats-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const ENV = { ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","), ATT_LOG_LEVEL: "warn" };
+
+interface Expected {
+  live: Map<string, Finding>;
+  t0: number;
+  t1: number;
+}
+
+/**
+ * Fills a 3-partition findings topic the way the score stage would over an hour, plus noise
+ * the report must ignore: findings before and after the range, an aborted transaction,
+ * re-deliveries, reorg retractions (tombstones, one of them later re-scored), another model
+ * version and a MODEL-DRIFT finding. Returns the findings that must be counted.
+ */
+async function fillTopic(topic: string): Promise<Expected> {
+  const r = rng(7);
+  const t0 = Math.floor(Date.now() / 1000) * 1000 - 3 * 60 * MIN;
+  const t1 = t0 + 60 * MIN;
+  const live = new Map<string, Finding>();
+  const plain = await connectedProducer();
+  const txp = await connectedProducer({
+    transactionalId: `${topic}-tx`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  const msg = (f: Finding | null, key: string, ts: number, headers?: Record<string, string>) => ({
+    key,
+    value: f ? serializeFinding(f) : null,
+    timestamp: String(ts),
+    ...(headers ? { headers } : {}),
+  });
+
+  // Before the range: must not count.
+  const before = Array.from({ length: 40 }, (_, i) => scored(900_000 + i, 100, 0.7, r));
+  await plain.send({ topic, messages: before.map((f, i) => msg(f, f.uniqueKey, t0 - 30 * MIN + i)) });
+
+  // In the range: 2,000 scored + 15 invalid over 100 blocks, in committed transactions of 200.
+  const inRange: Finding[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const block = 1000 + Math.floor(i / 20);
+    const anomalous = r() < 0.012;
+    const score = anomalous ? 0.5 + r() * 0.25 : 0.3 + r() * 0.1999;
+    inRange.push(scored(i, block, Number(score.toFixed(6)), r));
+  }
+  for (let i = 0; i < 15; i++) {
+    inRange.push(
+      buildInvalidFinding(
+        {
+          tx: tx(5000 + i, 1000 + i),
+          code: "ATT_ENRICHMENT_MISSING",
+          reason: "rate limited",
+          featureTimeSec: 0.01,
+        },
+        { version: VERSION, threshold: 0.5 },
+      ),
+    );
+  }
+  let ts = t0 + MIN;
+  for (let i = 0; i < inRange.length; i += 200) {
+    const t = await txp.transaction();
+    await t.send({
+      topic,
+      messages: inRange.slice(i, i + 200).map((f) => msg(f, f.uniqueKey, (ts += 1000))),
+    });
+    await t.commit();
+  }
+  for (const f of inRange) live.set(f.uniqueKey, f);
+
+  // An aborted transaction: read_committed never shows it.
+  const aborted = await txp.transaction();
+  await aborted.send({
+    topic,
+    messages: Array.from({ length: 30 }, (_, i) => scored(700_000 + i, 1050, 0.9, r)).map((f) =>
+      msg(f, f.uniqueKey, (ts += 10)),
+    ),
+  });
+  await aborted.abort();
+
+  // Re-deliveries of 10 findings (same key, same value).
+  const redelivered = inRange.slice(100, 110);
+  await plain.send({ topic, messages: redelivered.map((f) => msg(f, f.uniqueKey, (ts += 10))) });
+
+  // Reorg: four anomalous findings retracted; one of them is re-scored in another block.
+  const anomalies = inRange.filter((f) => f.alertId === ALERT_IDS.anomalous);
+  const retracted = anomalies.slice(0, 4);
+  await plain.send({
+    topic,
+    messages: retracted.map((f) => msg(null, f.uniqueKey, (ts += 10), { "att-retraction": "reorg" })),
+  });
+  for (const f of retracted) live.delete(f.uniqueKey);
+  const rescored = {
+    ...retracted[0]!,
+    source: { ...retracted[0]!.source, blocks: [{ chainId: 1, hash: hex(1, 32), number: 1099 }] },
+  };
+  await plain.send({ topic, messages: [msg(rescored, rescored.uniqueKey, (ts += 10))] });
+  live.set(rescored.uniqueKey, rescored);
+
+  // Another model version (a shadow) and a MODEL-DRIFT finding of ours.
+  const shadow = Array.from({ length: 5 }, (_, i) => scored(i, 1001, 0.45, r, "shadow-v2"));
+  await plain.send({ topic, messages: shadow.map((f) => msg(f, f.uniqueKey, (ts += 10))) });
+  const drift: Finding = {
+    name: "Model Drift Detected",
+    description: "test",
+    alertId: ALERT_IDS.drift,
+    protocol: "ethereum",
+    severity: "Medium",
+    type: "Degraded",
+    metadata: {
+      model_version: VERSION,
+      window_index: "3",
+      window_end: new Date(ts).toISOString(),
+      reasons: '["anomaly rate"]',
+    },
+    addresses: [],
+    labels: [],
+    uniqueKey: "0xdrift",
+    source: { chains: [{ chainId: 1 }] },
+    timestamp: new Date(ts).toISOString(),
+  };
+  await plain.send({ topic, messages: [msg(drift, drift.uniqueKey, (ts += 10))] });
+  // Not a finding at all: reported, not fatal.
+  await plain.send({ topic, messages: [{ key: "junk", value: "{not json", timestamp: String((ts += 10)) }] });
+  expect(ts).toBeLessThan(t1);
+
+  // After the range: must not count.
+  const after = Array.from({ length: 25 }, (_, i) => scored(800_000 + i, 5000, 0.7, r));
+  await plain.send({ topic, messages: after.map((f, i) => msg(f, f.uniqueKey, t1 + 30 * MIN + i)) });
+  return { live, t0, t1 };
+}
+
+describe("att stats", () => {
+  it("reports counts, rates, the what-if table and an offline HTML file over a real findings topic", async () => {
+    const topic = await createTestTopic("stats-findings", 3);
+    const { live, t0, t1 } = await fillTopic(topic);
+    const dir = tmp();
+    writeCard(join(dir, "model"));
+    const stdout = sink();
+    const stderr = sink();
+    const io: StatsIo = { env: ENV, stdout, stderr };
+    const report = await runStats(
+      {
+        from: new Date(t0).toISOString(),
+        to: new Date(t1).toISOString(),
+        topic,
+        modelVersion: VERSION,
+        model: join(dir, "model"),
+        html: join(dir, "report.html"),
+        exportFeatures: join(dir, "rows.csv"),
+        json: true,
+      },
+      io,
+    );
+
+    // Ground truth from what was written.
+    const all = [...live.values()];
+    const normal = all.filter((f) => f.alertId === ALERT_IDS.normal).length;
+    const anomalous = all.filter((f) => f.alertId === ALERT_IDS.anomalous).length;
+    const invalid = all.filter((f) => f.alertId === ALERT_IDS.invalid).length;
+    const scores = all
+      .filter((f) => f.alertId !== ALERT_IDS.invalid)
+      .map((f) => Number(f.metadata.anomaly_score));
+    expect(anomalous).toBeGreaterThan(10);
+
+    expect(report.reading.complete).toBe(true);
+    expect(report.total).toBe(normal + anomalous + invalid);
+    expect(Object.fromEntries(report.byAlertId.map((a) => [a.alertId, a.count]))).toEqual({
+      [ALERT_IDS.normal]: normal,
+      [ALERT_IDS.anomalous]: anomalous,
+      [ALERT_IDS.invalid]: invalid,
+    });
+    expect(report.bySeverity.find((s) => s.severity === "Critical")?.count).toBe(anomalous);
+    expect(report.reading.retracted).toBe(4);
+    expect(report.reading.duplicates).toBe(10); // the re-scored finding follows its tombstone: new, not a duplicate
+    expect(report.reading.otherVersions).toBe(5);
+    expect(report.reading.unparseable).toBe(1);
+    expect(report.anomalyRate).toBeCloseTo(anomalous / (normal + anomalous), 12);
+    expect(report.invalidRate).toBeCloseTo(invalid / report.total, 12);
+    expect(report.training?.anomalyRate).toBeCloseTo(0.01, 12);
+    const z = (anomalous - scores.length * 0.01) / Math.sqrt(scores.length * 0.01 * 0.99);
+    expect(report.rateTest?.z).toBeCloseTo(z, 9);
+    expect(report.rateTest?.pValue).toBeCloseTo(binomialTest(anomalous, scores.length, 0.01).pValue, 12);
+
+    // What-if: anomalies at each threshold recounted from the raw scores.
+    expect(report.whatIf.map((w) => w.threshold)).toEqual([
+      0.45, 0.46, 0.47, 0.48, 0.49, 0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57, 0.58, 0.59, 0.6,
+    ]);
+    for (const w of report.whatIf) {
+      expect(w.anomalies).toBe(scores.filter((s) => s >= w.threshold).length);
+      expect(w.rate).toBeCloseTo(w.anomalies / scores.length, 12);
+    }
+    expect(report.whatIf.find((w) => w.current)?.threshold).toBe(0.5);
+    // Training rate at 0.46 from the card's histogram: bins 0.46–0.50 (2 × 990) plus the tail (100).
+    expect(report.whatIf.find((w) => w.threshold === 0.46)?.trainingRate).toBeCloseTo(2080 / 10_000, 9);
+
+    expect(report.scoreHistogram.counts.reduce((a, b) => a + b, 0)).toBe(scores.length);
+    expect(report.topAnomalies[0]!.score).toBe(Math.max(...scores));
+    expect(report.driftFindings).toHaveLength(1);
+    expect(report.overBlocks.reduce((a, b) => a + b.scored, 0)).toBe(scores.length);
+    expect(JSON.parse(stdout.text()).total).toBe(report.total);
+
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain("<svg");
+    expect(html).toContain("Anomaly rate over blocks");
+    expect(html).toContain(report.topAnomalies[0]!.txHash);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script|<link|<img|src=/i);
+
+    // Feature export: the scored live findings, values exactly as the metadata carried them.
+    const lines = readFileSync(join(dir, "rows.csv"), "utf8").trimEnd().split("\n");
+    expect(lines[0]).toBe([...EXPORT_ID_COLUMNS, ...FEATURES].join(","));
+    expect(lines).toHaveLength(1 + scores.length);
+    const byHash = new Map(lines.slice(1).map((l) => [l.split(",")[0], l.split(",")]));
+    const sample = all.find((f) => f.alertId === ALERT_IDS.anomalous)!;
+    const row = byHash.get(sample.source.transactions![0]!.hash)!;
+    expect(row.slice(EXPORT_ID_COLUMNS.length)).toEqual(FEATURES.map((n) => sample.metadata[n]));
+    expect(row[4]).toBe("ANOMALY");
+    for (const f of all.filter((x) => x.alertId === ALERT_IDS.invalid))
+      expect(byHash.has(f.source.transactions![0]!.hash)).toBe(false);
+  });
+
+  it("prints terminal tables and finds the model card in the registry by the findings' version", async () => {
+    const topic = await createTestTopic("stats-tables", 1);
+    const { t0, t1 } = await fillTopic(topic);
+    const dir = tmp();
+    writeCard(join(dir, "registry", "some-folder"));
+    const stdout = sink();
+    const report = await runStats(
+      { from: String(t0), to: String(t1), topic, modelVersion: VERSION },
+      { env: { ...ENV, ATT_MODEL_REGISTRY: join(dir, "registry") }, stdout, stderr: sink() },
+    );
+    expect(report.training?.version).toBe(VERSION);
+    const text = stdout.text();
+    expect(text).toContain("Findings by alert id");
+    expect(text).toContain("What if the threshold were");
+    expect(text).toMatch(/0\.50 \(current\)/);
+    expect(text).toContain("binomial test");
+    expect(text).toContain(report.topAnomalies[0]!.txHash);
+  });
+
+  it("mixes model versions only with a note, and refuses to export features across them", async () => {
+    const topic = await createTestTopic("stats-mixed", 1);
+    const { t0, t1 } = await fillTopic(topic);
+    const dir = tmp();
+    const io = { env: { ...ENV, ATT_MODEL_REGISTRY: join(dir, "none") }, stdout: sink(), stderr: sink() };
+    const range = { from: String(t0), to: String(t1), topic };
+    const report = await runStats(range, io);
+    expect(report.versions.map((v) => v.version).sort()).toEqual([VERSION, "shadow-v2"]);
+    expect(report.notes.join(" ")).toMatch(/2 model versions/);
+    expect(report.training).toBeNull();
+    await expect(runStats({ ...range, exportFeatures: join(dir, "x.csv") }, io)).rejects.toThrow(
+      /2 model versions/,
+    );
+  });
+
+  it("reports an empty range without reading, and names a missing topic", async () => {
+    const topic = await createTestTopic("stats-empty", 2);
+    const io = { env: ENV, stdout: sink(), stderr: sink() };
+    const report = await runStats({ from: "-2h", to: "-1h", topic }, io);
+    expect(report.total).toBe(0);
+    expect(report.anomalyRate).toBeNull();
+    expect(report.reading.complete).toBe(true);
+    await expect(runStats({ topic: uniqueName("no-such-topic") }, io)).rejects.toThrow(/does not exist/);
+  });
+
+  it("parses times as ISO, unix seconds or milliseconds, now and relative offsets", () => {
+    const now = Date.parse("2026-11-02T00:00:00Z");
+    expect(parseTime("2026-11-01T00:00:00Z", "--from", now)).toBe(Date.parse("2026-11-01T00:00:00Z"));
+    expect(parseTime("1700000000", "--from", now)).toBe(1_700_000_000_000);
+    expect(parseTime("1700000000123", "--from", now)).toBe(1_700_000_000_123);
+    expect(parseTime("-24h", "--from", now)).toBe(now - 86_400_000);
+    expect(parseTime("now", "--to", now)).toBe(now);
+    expect(() => parseTime("yesterday", "--from", now)).toThrow(/Invalid --from/);
+  });
+});
