@@ -139,6 +139,16 @@ describe("scoring", () => {
     });
   });
 
+  it("splits a batch larger than maxBatchSize into several calls with the same results", async () => {
+    const rows = randomRows(readForest(model.dir), 100, 5);
+    const small = await loadModel(model.dir, { maxBatchSize: 16 });
+    try {
+      expect(await small.scoreBatch(rows)).toEqual(await model.scoreBatch(rows));
+    } finally {
+      await small.close();
+    }
+  });
+
   it("refuses NaN and Infinity rows one by one and still scores the others", async () => {
     const good = new Float32Array(model.featureCount);
     const nan = new Float32Array(model.featureCount);

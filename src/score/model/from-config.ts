@@ -22,6 +22,7 @@ export function modelSettingsFromConfig(c: Config["model"]): {
       },
       threshold: c.threshold,
       explainTopK: c.explainTopK,
+      maxBatchSize: c.maxBatchSize,
     },
     batch: { maxBatchSize: c.maxBatchSize, maxWaitMs: c.maxWaitMs },
   };

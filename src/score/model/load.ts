@@ -20,6 +20,8 @@ export interface LoadModelOptions {
   threshold?: number;
   /** Default top-k of `model.explain()` (ATT_MODEL_EXPLAIN_TOP_K). */
   explainTopK?: number;
+  /** Most rows per onnxruntime call (ATT_MODEL_MAX_BATCH_SIZE, default 512); bigger batches are split. */
+  maxBatchSize?: number;
   /**
    * Refuse features the worker's feature extractor cannot compute (default true). `att model
    * score` turns it off to score CSVs of models trained on other columns.
@@ -82,6 +84,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     Tensor,
     threshold: options.threshold ?? card.threshold,
     explainTopK: options.explainTopK ?? 5,
+    maxBatchSize: options.maxBatchSize ?? 512,
   });
   try {
     await checkOnnxMatchesForest(model, forest, dir);

@@ -31,10 +31,11 @@ export interface Model {
   readonly baseValue: number;
   /** Why `row` cannot be scored (wrong width, NaN, ±Infinity), or undefined. */
   checkRow(row: Float32Array): ModelError | undefined;
-  /** Scores whole rows in one onnxruntime call; invalid rows get their own error, the others a score. */
+  /** Scores whole batches (one onnxruntime call per maxBatchSize rows); invalid rows get their own error. */
   scoreBatch(rows: readonly Float32Array[]): Promise<RowOutcome[]>;
   /**
-   * Normalized scores of `n` rows laid out row-major in `rows`, one onnxruntime call. Throws
+   * Normalized scores of `n` rows laid out row-major in `rows` (one onnxruntime call per
+   * maxBatchSize rows). Throws
    * ATT_MODEL_INVALID_INPUT naming the bad rows if any row is not finite.
    */
   scoreRows(rows: Float32Array, n: number): Promise<Float64Array>;
@@ -61,10 +62,12 @@ export interface ModelParts {
   Tensor: typeof OrtTensor;
   threshold: number;
   explainTopK: number;
+  /** Most rows per onnxruntime call (ATT_MODEL_MAX_BATCH_SIZE); larger batches are split. */
+  maxBatchSize: number;
 }
 
 export function createModel(parts: ModelParts): Model {
-  const { dir, card, forest, session, threshold, Tensor } = parts;
+  const { dir, card, forest, session, threshold, Tensor, maxBatchSize } = parts;
   const features = Object.freeze([...card.features]);
   const width = features.length;
   const inputName = card.onnx.input;
@@ -101,7 +104,10 @@ export function createModel(parts: ModelParts): Model {
     return undefined;
   }
 
-  /** One onnxruntime call over `n` valid rows; returns [score, pathLength] as doubles. */
+  /**
+   * Scores `n` valid rows: one onnxruntime call per `maxBatchSize` rows. Each call blocks the
+   * event loop while it runs; awaiting between calls lets timers, sockets and heartbeats in.
+   */
   async function run(
     flat: Float32Array,
     n: number,
@@ -109,29 +115,32 @@ export function createModel(parts: ModelParts): Model {
     if (closed) throw modelError(MODEL_ERROR_CODES.closed, `Model ${card.version} is closed.`);
     const score = new Float64Array(n);
     const pathLength = new Float64Array(n);
-    if (n === 0) return { score, pathLength };
-    let out: InferenceSession.ReturnType;
-    try {
-      out = await session.run(
-        { [inputName]: new Tensor("float32", flat.subarray(0, n * width), [n, width]) },
-        fetches,
-      );
-    } catch (err) {
-      throw modelError(
-        MODEL_ERROR_CODES.runtime,
-        `onnxruntime failed to score ${n} rows with model ${card.version}.`,
-        { cause: err },
-      );
-    }
-    const s = out[SCORE_OUTPUT]!.data as Float32Array;
-    const p = out[PATH_LENGTH_OUTPUT]?.data as Float32Array | undefined;
-    for (let i = 0; i < n; i++) {
-      score[i] = s[i]!;
-      pathLength[i] = p ? p[i]! : -Math.log2(s[i]!) * forest.cMaxSamples;
-      if (Math.abs(score[i]! - threshold) < REFINE_MARGIN) {
-        const row = flat.subarray(i * width, (i + 1) * width);
-        pathLength[i] = expectedPathLength(forest, row);
-        score[i] = scoreFromPathLength(forest, pathLength[i]!);
+    for (let start = 0; start < n; start += maxBatchSize) {
+      const m = Math.min(maxBatchSize, n - start);
+      let out: InferenceSession.ReturnType;
+      try {
+        const input = new Tensor("float32", flat.subarray(start * width, (start + m) * width), [m, width]);
+        out = await session.run({ [inputName]: input }, fetches);
+      } catch (err) {
+        throw modelError(
+          MODEL_ERROR_CODES.runtime,
+          `onnxruntime failed to score ${m} rows with model ${card.version}.`,
+          {
+            cause: err,
+          },
+        );
+      }
+      const s = out[SCORE_OUTPUT]!.data as Float32Array;
+      const p = out[PATH_LENGTH_OUTPUT]?.data as Float32Array | undefined;
+      for (let k = 0; k < m; k++) {
+        const i = start + k;
+        score[i] = s[k]!;
+        pathLength[i] = p ? p[k]! : -Math.log2(s[k]!) * forest.cMaxSamples;
+        if (Math.abs(score[i]! - threshold) < REFINE_MARGIN) {
+          const row = flat.subarray(i * width, (i + 1) * width);
+          pathLength[i] = expectedPathLength(forest, row);
+          score[i] = scoreFromPathLength(forest, pathLength[i]!);
+        }
       }
     }
     return { score, pathLength };
