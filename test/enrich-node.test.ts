@@ -88,6 +88,7 @@ describe("features of a transaction enriched from the node (rpc + otterscan thro
     expect(text).toContain('att_enrich_api_calls_total{provider="otterscan",outcome="ok"} 1');
     expect(text).toContain('att_enrich_cache_lookups_total{cache="memory",kind="token",result="hit"} 3');
     expect(text).toContain('att_enrich_cache_lookups_total{cache="redis",kind="firsttx",result="miss"} 1');
+    expect(text).toContain('att_enrich_cache_hit_ratio{cache="memory"} 0.5'); // 4 misses, then 4 hits
     expect(text).toMatch(/att_enrich_queue_jobs\{queue="enrich-token-rpc",state="waiting"\} 0/);
   });
 });

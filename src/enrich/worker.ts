@@ -95,6 +95,12 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
     const worker: Worker<EnrichJobData, EnrichJobResult> = new Worker<EnrichJobData, EnrichJobResult>(
       name,
       async (job: Job<EnrichJobData, EnrichJobResult>) => {
+        if (job.data.chainId !== chainId) {
+          // Queue names do not carry the chain: two deployments on one prefix must not mix answers.
+          throw new UnrecoverableError(
+            `ATT_ENRICH_CHAIN_MISMATCH: a worker for chain ${chainId} got a job for chain ${job.data.chainId}; give each chain its own ATT_REDIS_PREFIX`,
+          );
+        }
         const key = cacheKey(deps.queuePrefix, kind, chainId, job.data.address);
         const cached = await redis.get(key);
         if (cached !== null) return { v: cached };
