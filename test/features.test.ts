@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { computeFeatures } from "../src/features/compute.js";
@@ -408,5 +409,25 @@ describe("Python float semantics of round(value / 10**decimals, 3)", () => {
 
   it("leaves integers beyond 2^52 unchanged", () => {
     expect(pyRound3(2 ** 60)).toBe(2 ** 60);
+  });
+});
+
+describe("the committed model cards", () => {
+  const registry = new URL("../models/registry/", import.meta.url);
+  const cards = existsSync(registry)
+    ? readdirSync(registry).filter((d) => existsSync(new URL(`${d}/model.json`, registry)))
+    : [];
+
+  it.each(cards)("%s: its feature list and token matching are understood", (dir) => {
+    const card = JSON.parse(readFileSync(new URL(`${dir}/model.json`, registry), "utf8")) as {
+      features: string[];
+      token_match: "symbol" | "address";
+      tokens: { symbol: string; address?: string }[];
+    };
+    const spec: FeatureSpec = { features: card.features, tokenMatch: card.token_match, tokens: card.tokens };
+    const r = ok(computeFeatures(tx([[ADDR.usdc, "49730618"]]), ctx(), spec));
+    expect(r.values).toHaveLength(card.features.length);
+    expect(r.values[card.features.indexOf("USDC_value")]).toBe(Math.fround(49.731));
+    expect(r.values[card.features.indexOf("transfer_counts")]).toBe(1);
   });
 });
