@@ -23,14 +23,27 @@ export const REDACT_PATHS = [
   "*.saslPassword",
   "*.*.apiKey",
   "*.*.saslPassword",
+  "api_key",
+  "*.api_key",
+  "authorization",
   "headers.authorization",
+  "headers.cookie",
+  "*.headers.authorization",
+  "*.headers.cookie",
 ];
 
 const SECRET_QUERY = /([?&](?:apikey|apiKey|api_key|key|token)=)[^&\s"]+/g;
+/** `scheme://user:password@host` (Redis, Kafka, RPC URLs with credentials): the password part. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/:@"]*:)[^\s/@"]+@/gi;
+/** Node providers that put the API key in the path: Infura `/v3/<key>`, Alchemy `/v2/<key>`. */
+const PATH_KEY = /(\/v[23]\/)[A-Za-z0-9_-]{16,}/g;
 
-/** Replaces API keys in URLs (`?apikey=…`) and any registered secret value with `***`. */
+/**
+ * Replaces API keys in URLs (`?apikey=…`, `/v3/<key>`), passwords in URLs (`redis://:pw@…`)
+ * and any registered secret value with `***`.
+ */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(SECRET_QUERY, "$1***");
+  let out = text.replace(SECRET_QUERY, "$1***").replace(URL_PASSWORD, "$1***@").replace(PATH_KEY, "$1***");
   for (const s of secrets) if (s) out = out.split(s).join("***");
   return out;
 }
