@@ -1,6 +1,6 @@
 import type { Logger } from "../kernel/logger.js";
-import { FRESH_AGE_MINUTES, poolAges, randomAddress, type SimAccount } from "./accounts.js";
-import { DEFAULT_EXPLOIT_TEMPLATES, exploitPlan, templatesByName } from "./exploits.js";
+import { poolAges, randomAddress, type SimAccount } from "./accounts.js";
+import { DEFAULT_EXPLOIT_TEMPLATES, exploitAge, exploitPlan, templatesByName } from "./exploits.js";
 import { createTrafficGenerator, type TxPlan } from "./generator.js";
 import type { Marginals } from "./marginals.js";
 import { createRandom } from "./random.js";
@@ -74,16 +74,17 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     plannedAgeMinutes: age,
     nonce: 0,
   }));
-  // Pre-aged exploit senders, as young as their template's (below a minute: a fresh account instead).
+  // Pre-aged exploit senders, about as young as their template's, enough for five minutes;
+  // templates younger than a minute (and exploits beyond those) get brand-new senders.
   const perTemplate = Math.min(50, Math.ceil((opts.exploitsPerMinute * 5) / Math.max(1, templates.length)));
   const exploitAccounts = new Map<string, SimAccount[]>();
   for (const t of templates) {
-    if (t.ageMinutes < 1 || opts.exploitsPerMinute === 0) continue;
+    if (exploitAge(rng, t) === 0 || opts.exploitsPerMinute === 0) continue;
     exploitAccounts.set(
       t.name,
       Array.from({ length: perTemplate }, () => ({
         address: randomAddress(rng),
-        plannedAgeMinutes: Math.max(FRESH_AGE_MINUTES, t.ageMinutes * (0.8 + 0.45 * rng.next())),
+        plannedAgeMinutes: exploitAge(rng, t),
         nonce: 0,
       })),
     );

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname } from "node:path";
+
+/**
+ * Child processes the demo starts (pipeline stages, a private anvil), each with its output
+ * in a log file, and stopped with SIGTERM, then SIGKILL after a grace period. Every child is
+ * tracked so that an interrupted demo leaves nothing running.
+ */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  running(): boolean;
+  stop(graceMs: number): Promise<number | string>;
+}
+
+export function startProcess(opts: {
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  logFile: string;
+  cwd?: string;
+}): ManagedProcess {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile, { flags: "a" });
+  // detached: own process group, so a Ctrl-C in the terminal reaches only the demo, which
+  // then stops its children in order (ingest last) instead of all at once.
+  const child: ChildProcess = spawn(opts.command, opts.args, {
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  let code: number | string | undefined;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (c, signal) => {
+      code = c ?? signal ?? "unknown";
+      resolve(code);
+    });
+    child.once("error", (err) => {
+      log.write(`spawn error: ${err.message}\n`);
+      code = "spawn-error";
+      resolve(code);
+    });
+  });
+  void exited.then(() => log.end());
+  live.add(child);
+  void exited.then(() => live.delete(child));
+  return {
+    name: opts.name,
+    pid: child.pid ?? -1,
+    logFile: opts.logFile,
+    exited,
+    running: () => code === undefined,
+    async stop(graceMs) {
+      if (code !== undefined) return code;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => {
+        if (code === undefined) child.kill("SIGKILL");
+      }, graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+const live = new Set<ChildProcess>();
+
+/** Last resort on process exit: SIGKILL whatever is still running (synchronous). */
+process.once("exit", () => {
+  for (const c of live) {
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when `pid` is a live process. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
