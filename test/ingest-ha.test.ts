@@ -39,29 +39,33 @@ describe("att ingest high availability", () => {
     return { signer, sent, state, send };
   }
 
-  it("a standby takes over when the active ingester is killed, and every transfer is published once", async () => {
-    const { signer, sent, state, send } = await traffic();
-    const t = await ingestTopics();
-    const env = childEnv(anvil.get(), t);
-    const first = (await signer.provider.getBlockNumber()) + 1;
-    const active = spawnIngester({ ...env, ATT_INGEST_FROM_BLOCK: String(first) });
-    await active.waitForLog("Ingest lease acquired, active");
-    const standby = spawnIngester(env);
-    await standby.waitForLog("Another ingester is active, waiting as standby");
-    await send(5);
-    await waitForCheckpoint(t, state.lastBlock);
-    expect(standby.logs.some((l) => l.msg === "Ingest lease acquired, active")).toBe(false);
+  it(
+    "a standby takes over when the active ingester is killed, and every transfer is published once",
+    { timeout: 180_000 },
+    async () => {
+      const { signer, sent, state, send } = await traffic();
+      const t = await ingestTopics();
+      const env = childEnv(anvil.get(), t);
+      const first = (await signer.provider.getBlockNumber()) + 1;
+      const active = spawnIngester({ ...env, ATT_INGEST_FROM_BLOCK: String(first) });
+      await active.waitForLog("Ingest lease acquired, active");
+      const standby = spawnIngester(env);
+      await standby.waitForLog("Another ingester is active, waiting as standby");
+      await send(5);
+      await waitForCheckpoint(t, state.lastBlock);
+      expect(standby.logs.some((l) => l.msg === "Ingest lease acquired, active")).toBe(false);
 
-    await active.kill("SIGKILL");
-    const tokenLog = await standby.waitForLog("Ingest lease acquired, active");
-    expect(tokenLog.fencing_token).toBe(2);
-    await standby.waitForLog("Resuming after the checkpoint");
-    await send(5);
-    await waitForCheckpoint(t, state.lastBlock);
+      await active.kill("SIGKILL");
+      const tokenLog = await standby.waitForLog("Ingest lease acquired, active");
+      expect(tokenLog.fencing_token).toBe(2);
+      await standby.waitForLog("Resuming after the checkpoint");
+      await send(5);
+      await waitForCheckpoint(t, state.lastBlock);
 
-    const got = await readAllCommitted(t.transfers);
-    expect(got.map((m) => m.tx.txHash).sort()).toEqual([...sent].sort());
-  });
+      const got = await readAllCommitted(t.transfers);
+      expect(got.map((m) => m.tx.txHash).sort()).toEqual([...sent].sort());
+    },
+  );
 
   it("stops producing the moment its lease is taken, and resumes without a gap once it gets it back", async () => {
     const { signer, sent, state, send } = await traffic();

@@ -143,26 +143,30 @@ describe("att ingest against a node that fails", () => {
     expect(got.map((m) => m.tx.txHash)).toEqual([before.hash, stuck.hash, after.hash]);
   });
 
-  it("finds a silently dead WebSocket by its heartbeat, polls meanwhile, and reconnects", async () => {
-    const { signer, token: tkn } = await token();
-    const proxy = await startTcpProxy(anvil.get().port);
-    const t = await ingestTopics();
-    const first = (await signer.provider.getBlockNumber()) + 1;
-    const running = startIngester({
-      ...ingestOptions(anvil.get(), t, { fromBlock: first, headRecheckMs: 60_000 }),
-      rpcWsUrl: `ws://127.0.0.1:${proxy.port}`,
-    });
-    await waitFor(() => running.ingester.status().wsState === "open", "the socket to open");
-    proxy.freeze(); // the TCP connection stays up, nothing answers: only a heartbeat can tell
-    await waitFor(
-      () => running.logs.some((l) => l.msg === "WebSocket heartbeat missed, dropping the socket"),
-      "the heartbeat to notice",
-    );
-    const during = await (await tkn.transfer(`0x${"0".repeat(38)}04`, 4n)).wait();
-    await waitForCheckpoint(t, during.blockNumber);
-    await waitFor(() => running.ingester.status().wsState === "open", "the socket to be reopened");
-    expect(await metricValue(running.registry, "att_ingest_ws_reconnects_total")).toBeGreaterThanOrEqual(1);
-    const got = await readAllCommitted(t.transfers);
-    expect(got.map((m) => m.tx.txHash)).toEqual([during.hash]);
-  });
+  it(
+    "finds a silently dead WebSocket by its heartbeat, polls meanwhile, and reconnects",
+    { timeout: 120_000 },
+    async () => {
+      const { signer, token: tkn } = await token();
+      const proxy = await startTcpProxy(anvil.get().port);
+      const t = await ingestTopics();
+      const first = (await signer.provider.getBlockNumber()) + 1;
+      const running = startIngester({
+        ...ingestOptions(anvil.get(), t, { fromBlock: first, headRecheckMs: 60_000 }),
+        rpcWsUrl: `ws://127.0.0.1:${proxy.port}`,
+      });
+      await waitFor(() => running.ingester.status().wsState === "open", "the socket to open");
+      proxy.freeze(); // the TCP connection stays up, nothing answers: only a heartbeat can tell
+      await waitFor(
+        () => running.logs.some((l) => l.msg === "WebSocket heartbeat missed, dropping the socket"),
+        "the heartbeat to notice",
+      );
+      const during = await (await tkn.transfer(`0x${"0".repeat(38)}04`, 4n)).wait();
+      await waitForCheckpoint(t, during.blockNumber);
+      await waitFor(() => running.ingester.status().wsState === "open", "the socket to be reopened");
+      expect(await metricValue(running.registry, "att_ingest_ws_reconnects_total")).toBeGreaterThanOrEqual(1);
+      const got = await readAllCommitted(t.transfers);
+      expect(got.map((m) => m.tx.txHash)).toEqual([during.hash]);
+    },
+  );
 });

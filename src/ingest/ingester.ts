@@ -162,7 +162,8 @@ export function createIngester(deps: IngesterDeps): Ingester {
           onStateChange: (s) => {
             status.wsState = s;
             metrics.wsConnected.set(s === "open" ? 1 : 0);
-            if (s === "open") triggerRef.current?.wake(); // catch up at once after a reconnect
+            // Re-evaluate at once: catch up after a reconnect; switch to polling after a close.
+            if (s !== "connecting") triggerRef.current?.wake();
           },
         })
       : undefined;

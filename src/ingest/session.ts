@@ -23,6 +23,8 @@ import type { FetchedBlock, PublishedBlock } from "./types.js";
 const MAX_MESSAGES_PER_TXN = 2_000;
 /** A catch-up of at least this many blocks shows progress and counts as backfill. */
 const BACKFILL_MIN_BLOCKS = 10;
+/** While backfilling, a Kafka transaction waits at most this long for more fetched blocks. */
+const BACKFILL_MAX_BATCH_MS = 500;
 
 /** What the ingester exposes about the active session (readiness, metrics, tests). */
 export interface SessionStatus {
@@ -197,6 +199,7 @@ async function catchUp(
   });
   let batch: { block: PublishedBlock; messages: TokenTransferTx[] }[] = [];
   let batchMessages = 0;
+  let batchOpenedAt = 0;
   let committed = false;
 
   const flush = async () => {
@@ -252,13 +255,13 @@ async function catchUp(
         messages: ex.txs,
       });
       batchMessages += ex.txs.length;
-      if (
-        batch.length >= o.maxBlocksPerTransaction ||
-        batchMessages >= MAX_MESSAGES_PER_TXN ||
-        !fetcher.hasReady()
-      ) {
-        await flush();
-      }
+      if (batch.length === 1) batchOpenedAt = Date.now();
+      const full = batch.length >= o.maxBlocksPerTransaction || batchMessages >= MAX_MESSAGES_PER_TXN;
+      // At the head, publish as soon as the next block is not already there (latency). While
+      // backfilling, keep filling the transaction unless it has been open too long
+      // (throughput: each Kafka transaction costs a few round-trips and markers).
+      const idle = !fetcher.hasReady() && (!backfill || Date.now() - batchOpenedAt >= BACKFILL_MAX_BATCH_MS);
+      if (full || idle) await flush();
     }
     await flush();
   } finally {
