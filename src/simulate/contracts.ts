@@ -6,7 +6,7 @@ import tokenArtifact from "./artifacts/TestToken.json" with { type: "json" };
  * The simulator's contracts: copies of test/fixtures/contracts' compiled TestToken (ERC-20 with
  * name/symbol/decimals chosen at deployment and an open `mint`) and Batcher (`mintMany`: several
  * Transfers of several tokens in one transaction). Copied because the production build needs
- * them at run time; test/simulate-artifacts.test.ts fails if the copies drift from the fixtures.
+ * them at run time; test/simulate-generator.test.ts fails if the copies drift from the fixtures.
  */
 export const TOKEN_BYTECODE: string = tokenArtifact.bytecode;
 export const BATCHER_BYTECODE: string = batcherArtifact.bytecode;
