@@ -95,8 +95,16 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     const calls = api.requests.length;
 
     await first.resolveBatch(txs, { deadlineMs: 20_000 }); // in-process LRU
-    const second = enricher(prefix, {}, { workers: false }); // another replica: Redis
+    const redis = testRedis();
+    const mget = redis.mget.bind(redis);
+    let mgets = 0;
+    redis.mget = ((...args: Parameters<typeof mget>) => {
+      mgets += 1;
+      return mget(...args);
+    }) as typeof redis.mget;
+    const second = enricher(prefix, {}, { workers: false, redis }); // another replica: Redis
     const again = await second.resolveBatch(txs, { deadlineMs: 20_000 });
+    expect(mgets).toBe(1); // 3 tokens and 2 senders in one round trip
     expect(again.tokens.get(WETH)).toMatchObject({ symbol: "WETH", decimals: 18 });
     expect(again.firstTx.get(sender)).toBe(FIRST(sender));
     expect(api.requests.length).toBe(calls);
