@@ -2,7 +2,7 @@ import type { Registry } from "prom-client";
 import type { Finding } from "../contracts/finding.js";
 import type { Config } from "../kernel/config/index.js";
 import type { Logger } from "../kernel/logger.js";
-import type { MonitorCard } from "./card.js";
+import { parseMonitorCard, type MonitorCard } from "./card.js";
 import { buildDriftFinding } from "./drift-finding.js";
 import { createDriftMetrics, type DriftMetrics } from "./drift-metrics.js";
 import { evaluateWindow, type DriftReport, type DriftThresholds } from "./drift-report.js";
@@ -199,13 +199,19 @@ export function createDriftMonitor(o: DriftMonitorOptions): DriftMonitor {
 }
 
 /**
- * The drift monitor as configured (ATT_DRIFT_*), or undefined when disabled. What `att score`
- * calls once it has loaded its model.
+ * The drift monitor as configured (ATT_DRIFT_*), or undefined when disabled or when the model
+ * card has no training statistics (logged). What `att score` calls once it has loaded its
+ * model; `card` is the loaded model's card object (validated here).
+ *
+ * @example
+ *   const drift = createDriftMonitorFromConfig(config, {
+ *     card: model.card, registry, logger, threshold: model.threshold, scope: config.score.groupId,
+ *   });
  */
 export function createDriftMonitorFromConfig(
   config: Pick<Config, "monitor">,
   deps: {
-    card: MonitorCard;
+    card: unknown;
     registry?: Registry;
     logger?: Logger;
     threshold?: number;
@@ -215,8 +221,15 @@ export function createDriftMonitorFromConfig(
 ): DriftMonitor | undefined {
   const m = config.monitor;
   if (!m.driftEnabled) return undefined;
+  let card: MonitorCard;
+  try {
+    card = parseMonitorCard(deps.card);
+  } catch (err) {
+    deps.logger?.warn({ msg: "Drift monitor off: the model card lacks training statistics", err });
+    return undefined;
+  }
   return createDriftMonitor({
-    card: deps.card,
+    card,
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.threshold !== undefined ? { threshold: deps.threshold } : {}),

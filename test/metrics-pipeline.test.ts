@@ -1,0 +1,145 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import { parseFinding } from "../src/contracts/finding.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { createMetricsRegistry, startHealthServer } from "../src/kernel/metrics.js";
+import { createDriftMonitorFromConfig } from "../src/monitor/drift.js";
+import { createScoreStage } from "../src/score/stage/stage.js";
+import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { uniqueName } from "./helpers/names.js";
+import { testPrefix, testRedis } from "./helpers/redis.js";
+import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
+import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
+
+type Sample = { name: string; labels: Record<string, string>; value: number };
+
+/** Prometheus text exposition → samples (enough of the format for prom-client's output). */
+function parseExposition(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+function sum(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
+}
+
+function has(samples: Sample[], name: string): boolean {
+  return samples.some((s) => s.name === name);
+}
+
+describe("/metrics after a pipeline run", () => {
+  it("carries the score, enrichment, drift and process metrics with values that match the run", async () => {
+    const transfers = await createTestTopic("transfers", 2);
+    const findings = await createTestTopic("findings", 2);
+    const dlq = await createTestTopic("dlq", 1);
+    const group = uniqueName("score");
+    const prefix = testPrefix("metrics");
+    const env = {
+      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      ATT_REDIS_URL: REDIS_URL,
+      ATT_REDIS_PREFIX: prefix,
+      ATT_TOPIC_TRANSFERS: transfers,
+      ATT_TOPIC_FINDINGS: findings,
+      ATT_TOPIC_DLQ: dlq,
+      ATT_SCORE_GROUP_ID: group,
+      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+      ATT_LOG_LEVEL: "warn",
+      ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
+      ATT_SCORE_ENRICH_DEADLINE_MS: "1500",
+      ATT_DRIFT_WINDOW_SIZE: "100",
+    };
+    const txs = syntheticTxs(300, { seed: 77 });
+    await seedEnrichmentCache(testRedis(), prefix, txs);
+    const producer = await connectedProducer();
+    await producer.send({
+      topic: transfers,
+      messages: [...toKafkaMessages(txs), { key: "0xbad", value: "not json" }],
+    });
+
+    const config = loadConfig(env);
+    const logger = createLogger({ level: "warn" });
+    const registry = createMetricsRegistry("score");
+    const stage = await createScoreStage({ config, logger, registry });
+    onTestFinished(() => stage.stop());
+    const server = await startHealthServer({ registry, port: 0, host: "127.0.0.1", logger });
+    onTestFinished(() => server.close());
+    server.addReadinessCheck("consumer-group", () => stage.isReady());
+    const base = `http://127.0.0.1:${server.port}`;
+    await stage.start();
+
+    const out = (await readTopic(findings, txs.length)).map((m) => parseFinding(m.value!));
+    expect(out).toHaveLength(txs.length);
+    const scored = out.filter(
+      (f) => f.metadata.anomaly_score !== undefined && f.alertId !== "INVALID-TOKEN-TRANSFERS-TX",
+    );
+    const anomalous = out.filter((f) => f.alertId === "ANOMALOUS-TOKEN-TRANSFERS-TX").length;
+
+    // The drift monitor on the stage's registry, fed with the committed scores and feature rows
+    // (what the score stage does per batch once it is wired in; see docs/operations.md).
+    const drift = createDriftMonitorFromConfig(config, {
+      card: stage.model.card,
+      registry,
+      threshold: stage.model.threshold,
+      scope: group,
+    })!;
+    const names = stage.model.features;
+    const rows = new Float32Array(scored.length * names.length);
+    scored.forEach((f, i) =>
+      names.forEach((n, j) => (rows[i * names.length + j] = Number(f.metadata[n] ?? NaN))),
+    );
+    drift.observe(Float32Array.from(scored.map((f) => Number(f.metadata.anomaly_score))), rows);
+
+    const scrape = async () => parseExposition(await (await fetch(`${base}/metrics`)).text());
+    // Counters move right after the commit that readTopic already saw: poll, don't sleep.
+    await expect
+      .poll(async () => sum(await scrape(), "att_score_findings_total"), { timeout: 15_000 })
+      .toBe(txs.length);
+    await expect.poll(async () => sum(await scrape(), "att_score_consumer_lag"), { timeout: 15_000 }).toBe(0);
+    const m = await scrape();
+
+    expect(sum(m, "att_score_findings_total", { alert_id: "ANOMALOUS-TOKEN-TRANSFERS-TX" })).toBe(anomalous);
+    expect(sum(m, "att_score_dlq_total")).toBe(1);
+    expect(sum(m, "att_score_batch_size_sum")).toBe(txs.length + 1);
+    expect(sum(m, "att_score_batch_size_count")).toBeGreaterThanOrEqual(1);
+    expect(sum(m, "att_score_anomaly_score_count")).toBe(scored.length);
+    expect(sum(m, "att_score_anomaly_rate")).toBeCloseTo(anomalous / scored.length, 9);
+    expect(sum(m, "att_score_model_seconds_sum")).toBeGreaterThan(0);
+    expect(sum(m, "att_score_feature_seconds_count")).toBe(sum(m, "att_score_batch_size_count"));
+    expect(sum(m, "att_score_e2e_latency_seconds_count")).toBe(txs.length);
+    // Lag is per partition, computed at scrape time.
+    expect(
+      m
+        .filter((s) => s.name === "att_score_consumer_lag")
+        .map((s) => s.labels.partition)
+        .sort(),
+    ).toEqual(["0", "1"]);
+
+    const ratio = sum(m, "att_enrich_cache_hit_ratio");
+    expect(ratio).toBeGreaterThan(0);
+    expect(ratio).toBeLessThanOrEqual(1);
+    expect(has(m, "att_enrich_cache_lookups_total")).toBe(true);
+
+    expect(sum(m, "att_drift_windows_total")).toBe(Math.floor(scored.length / 100));
+    expect(Number.isFinite(sum(m, "att_drift_anomaly_rate_z"))).toBe(true);
+    expect(sum(m, "att_drift_score_psi")).toBeGreaterThanOrEqual(0);
+    expect(m.filter((s) => s.name === "att_drift_feature_psi")).toHaveLength(names.length);
+    expect([0, 1]).toContain(sum(m, "att_drift_alarm"));
+    expect(sum(m, "att_drift_training_anomaly_rate")).toBeCloseTo(
+      stage.model.card.training!.anomaly_rate!,
+      12,
+    );
+
+    expect(m.find((s) => s.name === "att_process_resident_memory_bytes")?.labels.stage).toBe("score");
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+});
