@@ -30,13 +30,15 @@ export function createOrderedFetcher<T>(opts: {
   let nextStart = opts.from;
   let nextYield = opts.from;
   let running = 0;
+  /** The block handed to the consumer and not yet done with counts against the cap too. */
+  let held = 0;
 
   const pump = () => {
     while (
       !signal.aborted &&
       nextStart <= opts.to &&
       running < opts.concurrency &&
-      nextStart - nextYield < window
+      nextStart - nextYield + held < window
     ) {
       const n = nextStart++;
       running += 1;
@@ -67,8 +69,10 @@ export function createOrderedFetcher<T>(opts: {
           const value = await slot.promise;
           slots.delete(nextYield);
           nextYield += 1;
-          pump();
+          held = 1;
           yield value;
+          held = 0;
+          pump();
         }
       } finally {
         controller.abort(new Error("fetcher closed"));
