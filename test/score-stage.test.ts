@@ -21,9 +21,9 @@ interface Setup {
   env: Record<string, string>;
 }
 
-async function setup(extraEnv: Record<string, string> = {}): Promise<Setup> {
+async function setup(extraEnv: Record<string, string> = {}, findingsPartitions = 2): Promise<Setup> {
   const transfers = await createTestTopic("transfers", 2);
-  const findings = await createTestTopic("findings", 2);
+  const findings = await createTestTopic("findings", findingsPartitions);
   const dlq = await createTestTopic("dlq", 1);
   const group = uniqueName("score");
   const prefix = testPrefix("score");
@@ -191,5 +191,16 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     );
     const onMain = await readTopic(s.findings, txs.length);
     expect(onMain).toHaveLength(txs.length);
+  });
+
+  it("commits a batch whose findings exceed one produce request on a single-partition topic (regression: message too large)", async () => {
+    const s = await setup({ ATT_SCORE_BATCH_MAX: "2000", ATT_SCORE_EXPLAIN_NORMAL: "true" }, 1);
+    const txs = syntheticTxs(2000, { seed: 51 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    await (await connectedProducer()).send({ topic: s.transfers, messages: toKafkaMessages(txs) });
+    await startStage(s);
+    const out = await readTopic(s.findings, txs.length, { timeoutMs: 60_000 });
+    expect(out.reduce((n, m) => n + (m.value?.length ?? 0), 0)).toBeGreaterThan(2 * 1024 * 1024);
+    expect(new Set(out.map((m) => m.key)).size).toBe(txs.length);
   });
 });

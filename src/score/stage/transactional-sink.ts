@@ -13,6 +13,25 @@ import type { RoutedMessage } from "../../sink/router.js";
  * transaction) and only then reads the committed offset, which is therefore stable. Messages
  * below it were already turned into committed findings by the previous owner and are skipped.
  */
+/** Bytes of record values and keys per produce request (well under the 1 MiB broker default). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+function* chunkBySize(records: RoutedMessage[], maxBytes: number): Generator<RoutedMessage[]> {
+  let chunk: RoutedMessage[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = r.key.length + (r.value?.length ?? 0) + 64;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(r);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 export interface PartitionSink {
   readonly partition: number;
   /** Offset from which this owner must process (everything below is already committed). */
@@ -61,16 +80,19 @@ export async function openPartitionSink(args: {
     async commit(records, nextOffset) {
       const txn = await producer.transaction();
       try {
-        const byTopic = new Map<
-          string,
-          { key: string; value: string | null; headers?: Record<string, string> }[]
-        >();
-        for (const r of records) {
-          let list = byTopic.get(r.topic);
-          if (!list) byTopic.set(r.topic, (list = []));
-          list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
-        }
-        if (byTopic.size > 0) {
+        // Several requests per transaction when needed: one produce request must stay below the
+        // broker's message.max.bytes (1 MiB by default) even when a batch's findings all hash
+        // to one partition.
+        for (const chunk of chunkBySize(records, MAX_REQUEST_BYTES)) {
+          const byTopic = new Map<
+            string,
+            { key: string; value: string | null; headers?: Record<string, string> }[]
+          >();
+          for (const r of chunk) {
+            let list = byTopic.get(r.topic);
+            if (!list) byTopic.set(r.topic, (list = []));
+            list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
+          }
           await txn.sendBatch({
             topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })),
           });
