@@ -67,6 +67,38 @@ describe("att ingest high availability", () => {
     },
   );
 
+  it(
+    "on SIGTERM finishes cleanly: releases the lease for the standby and exits 0",
+    { timeout: 120_000 },
+    async () => {
+      const { signer, state, send } = await traffic();
+      const t = await ingestTopics();
+      const env = childEnv(anvil.get(), t);
+      const first = (await signer.provider.getBlockNumber()) + 1;
+      const active = spawnIngester({
+        ...env,
+        ATT_INGEST_FROM_BLOCK: String(first),
+        ATT_INGEST_LEASE_TTL_MS: "60000",
+      });
+      await active.waitForLog("Ingest lease acquired, active");
+      const standby = spawnIngester({ ...env, ATT_INGEST_LEASE_TTL_MS: "60000" });
+      await standby.waitForLog("Another ingester is active, waiting as standby");
+      await send(2);
+      await waitForCheckpoint(t, state.lastBlock);
+
+      const exited = new Promise<number | null>((resolve) =>
+        active.child.once("exit", (code) => resolve(code)),
+      );
+      active.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(active.logs.map((l) => l.msg)).toEqual(
+        expect.arrayContaining(["Ingest lease released", "Ingester stopped", "Shutdown complete"]),
+      );
+      // With a 60 s TTL, only the release explains a prompt take-over (the test would time out otherwise).
+      await standby.waitForLog("Ingest lease acquired, active", { timeoutMs: 30_000 });
+    },
+  );
+
   it("stops producing the moment its lease is taken, and resumes without a gap once it gets it back", async () => {
     const { signer, sent, state, send } = await traffic();
     const t = await ingestTopics();
