@@ -192,8 +192,8 @@ describe("the drift monitor", () => {
   });
 
   it("uses the exact tail, not the normal one, when few anomalies are expected", () => {
-    // 2,000 rows at 0.387 % expect 7.7 anomalies; 19 gives z ≈ 4.1 but the exact p ≈ 4e-4 is
-    // nowhere near the 6.3e-5 that z = 4 stands for.
+    // 2,000 rows at 0.387 % expect 7.7 anomalies; 19 gives z ≈ 4.1 but the exact two-sided
+    // p ≈ 9e-4 is nowhere near the 6.3e-5 that z = 4 stands for.
     const rateOnly = parseMonitorCard({
       version: "v1",
       threshold: 0.5,
