@@ -167,7 +167,7 @@ describe("node providers against a real anvil", () => {
       "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
     ];
     const proxy = await countingProxy(anvil.get().httpUrl);
-    const metas = await createRpcTokens({ url: proxy.url, timeoutMs: 5000, rateLimitPauseMs: 1000 }).fetch(
+    const metas = await createRpcTokens({ url: proxy.url, timeoutMs: 20_000, rateLimitPauseMs: 1000 }).fetch(
       addresses,
     );
     expect(proxy.requests()).toBe(1);
@@ -183,7 +183,7 @@ describe("node providers against a real anvil", () => {
   it("finds an address's first transaction time with ots_searchTransactionsAfter", async () => {
     const a = anvil.get();
     const fresh = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc"; // anvil account 5, unused so far
-    const provider = createOtterscanFirstTx({ url: a.httpUrl, timeoutMs: 5000, rateLimitPauseMs: 1000 });
+    const provider = createOtterscanFirstTx({ url: a.httpUrl, timeoutMs: 20_000, rateLimitPauseMs: 1000 });
     await expect(provider.fetch(fresh)).resolves.toBeNull();
     const latest = await a.rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
     const t1 = Number(BigInt(latest.timestamp)) + 1000;
@@ -196,20 +196,18 @@ describe("node providers against a real anvil", () => {
 
   it("reports a node without the Otterscan API as a permanent error", async () => {
     const server = createServer((_req, res) =>
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(
-          JSON.stringify([
-            {
-              jsonrpc: "2.0",
-              id: 0,
-              error: {
-                code: -32601,
-                message: "the method ots_searchTransactionsAfter does not exist/is not available",
-              },
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify([
+          {
+            jsonrpc: "2.0",
+            id: 0,
+            error: {
+              code: -32601,
+              message: "the method ots_searchTransactionsAfter does not exist/is not available",
             },
-          ]),
-        ),
+          },
+        ]),
+      ),
     );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
