@@ -26,5 +26,9 @@ export function define(program: Command): void {
     .action(async (flags: StatsFlags) => {
       const { runStats } = await import("../stats/run.js");
       await runStats(flags);
+      // One-shot command: a Kafka client still retrying in the background (a read cut short by
+      // the idle timeout while joining) must not keep the process alive once the report is out.
+      await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+      process.exit(0);
     });
 }
