@@ -1,0 +1,368 @@
+/**
+ * Enrichment cost: API calls per 1,000 transactions with cold and warm caches, and the request
+ * rate the providers see against the configured limit. The providers are the local Etherscan /
+ * Ethplorer stand-in (test/fixtures/api-standin/server.ts), which records each request's arrival
+ * time and enforces the limit over a sliding window as the real APIs do; the enricher is the one
+ * `att score` runs (ATT_ENRICH_TOKEN_PROVIDER=ethplorer, ATT_ENRICH_FIRST_TX_PROVIDER=etherscan,
+ * BullMQ workers in process, Redis cache under a unique ATT_REDIS_PREFIX).
+ *
+ *   cold          every lookup goes to the API; batches of --batch transactions through
+ *                 resolveBatch one after the other, as one scorer does (limits raised to
+ *                 --cold-rate/s so that a run fits in minutes)
+ *   warm-redis    the same traffic through a new enricher (empty in-process LRU): Redis only
+ *   warm-lru      the same enricher again: in-process LRU only
+ *   baselines     the ATT bot's way (one token call per token of each transaction and one
+ *                 sender call per transaction, no cache), and the floor (one call per distinct
+ *                 address: a perfect shared cache)
+ *   rate          the providers' default limits (Etherscan 3/s, Ethplorer 2/s) for --rate-seconds
+ *                 on fresh addresses: the busiest 1-s sliding window at the stand-in, and how many
+ *                 requests it refused with its rate-limit answer
+ *
+ * Traffic: transactions of the mainnet CSV (../shared/data), synthetic when absent.
+ *
+ * Reproduce (needs Redis: deploy/local/stack.sh start):
+ *   npx tsx bench/enrichment.ts [--quick] [--transactions 9035] [--batch 1000] [--cold-rate 50]
+ *     [--rate-seconds 30]
+ * --quick: 1,000 transactions, 10 s at the default limits. Progress on stderr, a table on stdout,
+ * results in bench/results/enrichment.json.
+ */
+import { Redis } from "ioredis";
+import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import { createEnricher, DEFAULT_RATE_MAX, isEnrichmentFailure, type Enricher } from "../src/enrich/index.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { createLogger } from "../src/kernel/logger.js";
+import { Registry } from "../src/kernel/metrics.js";
+import {
+  startStandin,
+  syntheticFirstTx,
+  type Standin,
+  type StandinRequest,
+} from "../test/fixtures/api-standin/server.js";
+import { parseArgs } from "./lib/args.js";
+import { uniqueName } from "./lib/kafka.js";
+import { REPO } from "./lib/processes.js";
+import { createProgress, type Progress } from "./lib/progress.js";
+import { deleteKeys } from "./lib/redis.js";
+import { finishReport, startReport, withBaseline, type BenchResult } from "./lib/results.js";
+import { readRss } from "./lib/rss.js";
+import { stackReachable } from "./lib/stack.js";
+import { slidingWindowMax } from "./lib/stats.js";
+import { fmt, fmtRatio, textTable } from "./lib/table.js";
+import { loadTraffic } from "./lib/traffic.js";
+
+const args = parseArgs();
+const QUICK = args.quick;
+const BATCH = args.num("batch", 1000);
+const COLD_RATE = args.num("cold-rate", 50);
+const RATE_S = args.num("rate-seconds", QUICK ? 10 : 30);
+const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
+const WINDOW_MS = 1000;
+const LIMITS = { etherscan: DEFAULT_RATE_MAX.etherscan, ethplorer: DEFAULT_RATE_MAX.ethplorer };
+
+const progress = createProgress("enrichment", 5);
+const report = startReport(
+  "enrichment",
+  "Enrichment: API calls per 1,000 transactions, cold and warm; request rate against the limit",
+  `npx tsx bench/enrichment.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
+  QUICK,
+);
+
+const batches = <T>(xs: T[], n: number) =>
+  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+function enricherFor(api: Standin, redis: Redis, prefix: string, rates: Record<string, string>): Enricher {
+  const config = loadConfig({
+    ATT_REDIS_URL: REDIS_URL,
+    ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+    ATT_ETHPLORER_URL: api.url,
+    ATT_ETHPLORER_API_KEY: "bench",
+    ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+    ATT_ETHERSCAN_URL: `${api.url}/api`,
+    ATT_ETHERSCAN_API_KEY: "bench",
+    ...rates,
+  });
+  return createEnricher({
+    redis,
+    queuePrefix: prefix,
+    config,
+    logger: createLogger({ level: "error" }),
+    registry: new Registry(),
+    workers: true,
+  });
+}
+
+interface Pass {
+  seconds: number;
+  calls: { etherscan: number; ethplorer: number; refused: number };
+  missing: number;
+}
+
+/** Resolves `txs` batch after batch; counts the stand-in's requests made meanwhile. */
+async function pass(
+  e: Enricher,
+  api: Standin,
+  txs: TokenTransferTx[],
+  label: string,
+  p: Progress,
+): Promise<Pass> {
+  const before = api.requests.length;
+  const t0 = performance.now();
+  let done = 0;
+  let missing = 0;
+  const timer = setInterval(
+    () =>
+      p.update(
+        `${label}: ${done.toLocaleString("en-US")} / ${txs.length.toLocaleString("en-US")} transactions, ${api.requests.length - before} API calls`,
+      ),
+    250,
+  );
+  try {
+    for (const b of batches(txs, BATCH)) {
+      const r = await e.resolveBatch(b, { deadlineMs: 900_000 });
+      missing += [...r.tokens.values(), ...r.firstTx.values()].filter(isEnrichmentFailure).length;
+      done += b.length;
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  const reqs = api.requests.slice(before);
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    calls: {
+      etherscan: reqs.filter((r) => r.api === "etherscan" && r.outcome !== "rate-limited").length,
+      ethplorer: reqs.filter((r) => r.api === "ethplorer" && r.outcome !== "rate-limited").length,
+      refused: reqs.filter((r) => r.outcome === "rate-limited").length,
+    },
+    missing,
+  };
+}
+
+function rateFigures(reqs: StandinRequest[], api: "etherscan" | "ethplorer") {
+  const mine = reqs.filter((r) => r.api === api);
+  const times = mine.map((r) => r.at);
+  return {
+    requests: mine.length,
+    refused: mine.filter((r) => r.outcome === "rate-limited").length,
+    peak: slidingWindowMax(times, WINDOW_MS),
+    meanPerS:
+      times.length > 1 ? (times.length - 1) / ((Math.max(...times) - Math.min(...times)) / 1000) : NaN,
+  };
+}
+
+async function main(): Promise<void> {
+  if (!(await stackReachable()).redis) {
+    console.error(
+      "bench/enrichment: Redis not reachable; start the local stack: deploy/local/stack.sh start",
+    );
+    process.exit(2);
+  }
+  const traffic = loadTraffic();
+  const n = Math.min(traffic.txs.length, args.num("transactions", QUICK ? 1000 : traffic.txs.length));
+  const txs = traffic.txs.slice(0, n);
+  const distinctTokens = new Set(txs.flatMap((t) => t.transfers.map((x) => x.token))).size;
+  const distinctSenders = new Set(txs.map((t) => t.from)).size;
+  const naive = txs.reduce((a, t) => a + new Set(t.transfers.map((x) => x.token)).size + 1, 0);
+  const per1k = (calls: number) => (calls / n) * 1000;
+  Object.assign(report.settings, {
+    traffic: traffic.source,
+    transactions: n,
+    batch: BATCH,
+    cold_rate_per_s: COLD_RATE,
+    rate_phase_seconds: RATE_S,
+    ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+    ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+    limits: `etherscan ${LIMITS.etherscan}/s, ethplorer ${LIMITS.ethplorer}/s (DEFAULT_RATE_MAX)`,
+  });
+
+  const redis = new Redis(REDIS_URL);
+  const prefixes: string[] = [];
+  const cold = {
+    ATT_ENRICH_TOKEN_RATE_MAX: String(COLD_RATE),
+    ATT_ENRICH_FIRST_TX_RATE_MAX: String(COLD_RATE),
+  };
+  const api = await startStandin({
+    tokens: traffic.tokens,
+    firstTx: syntheticFirstTx,
+    etherscanRate: { max: COLD_RATE, windowMs: WINDOW_MS },
+    ethplorerRate: { max: COLD_RATE, windowMs: WINDOW_MS },
+  });
+  try {
+    progress.phase(
+      `cold caches: ${n.toLocaleString("en-US")} transactions (${traffic.source}), ${distinctTokens} tokens, ${distinctSenders} senders, limits raised to ${COLD_RATE}/s`,
+    );
+    const prefix = uniqueName("bench-enrich");
+    prefixes.push(prefix);
+    const first = enricherFor(api, redis, prefix, cold);
+    const coldStart = api.requests.length;
+    const c = await pass(first, api, txs, "cold", progress);
+    const coldReqs = api.requests.slice(coldStart);
+    progress.note(`cold: ${c.calls.etherscan + c.calls.ethplorer} API calls in ${fmt(c.seconds)} s`);
+
+    progress.phase("warm Redis: the same traffic through a new enricher (empty in-process cache)");
+    const second = enricherFor(api, redis, prefix, cold);
+    const wr = await pass(second, api, txs, "warm-redis", progress);
+    progress.phase("warm in-process cache: the same enricher again");
+    const wl = await pass(second, api, txs, "warm-lru", progress);
+    await Promise.all([first.close(), second.close()]);
+    await api.close();
+
+    progress.phase(
+      `provider default limits (Etherscan ${LIMITS.etherscan}/s, Ethplorer ${LIMITS.ethplorer}/s) for ${RATE_S} s, cold cache`,
+    );
+    const limited = await startStandin({
+      tokens: traffic.tokens,
+      firstTx: syntheticFirstTx,
+      etherscanRate: { max: LIMITS.etherscan, windowMs: WINDOW_MS },
+      ethplorerRate: { max: LIMITS.ethplorer, windowMs: WINDOW_MS },
+    });
+    const prefix2 = uniqueName("bench-enrich-rate");
+    prefixes.push(prefix2);
+    const third = enricherFor(limited, redis, prefix2, {});
+    // More work than fits in the window: the limiter, not the traffic, sets the pace.
+    const want = txs.slice(0, Math.min(txs.length, (LIMITS.etherscan + LIMITS.ethplorer) * RATE_S * 3));
+    const timer = setInterval(
+      () => progress.update(`${limited.requests.length} requests at the stand-in`),
+      250,
+    );
+    const t0 = performance.timeOrigin + performance.now();
+    await third.resolveBatch(want, { deadlineMs: RATE_S * 1000 });
+    const t1 = performance.timeOrigin + performance.now();
+    clearInterval(timer);
+    await third.close();
+    await limited.close();
+    const inWindow = limited.requests.filter((r) => r.at >= t0 && r.at <= t1);
+    const es = rateFigures(inWindow, "etherscan");
+    const ep = rateFigures(inWindow, "ethplorer");
+    progress.note(
+      `etherscan peak ${es.peak} in 1 s (limit ${LIMITS.etherscan}), ${es.refused} refused; ethplorer peak ${ep.peak} (limit ${LIMITS.ethplorer}), ${ep.refused} refused`,
+    );
+
+    // Results.
+    const coldCalls = c.calls.etherscan + c.calls.ethplorer;
+    const results: BenchResult[] = [
+      {
+        name: "baseline: ATT bot (a call per token and per sender of every transaction)",
+        value: per1k(naive),
+        unit: "calls/1k tx",
+      },
+      {
+        name: "floor: one call per distinct address (perfect shared cache)",
+        value: per1k(distinctTokens + distinctSenders),
+        unit: "calls/1k tx",
+      },
+      withBaseline(
+        {
+          name: "cold caches: API calls (Etherscan + Ethplorer)",
+          value: per1k(coldCalls),
+          unit: "calls/1k tx",
+        },
+        { name: "ATT bot", value: per1k(naive) },
+      ),
+      withBaseline(
+        { name: "cold caches: vs the floor", value: per1k(coldCalls), unit: "calls/1k tx" },
+        { name: "distinct addresses", value: per1k(distinctTokens + distinctSenders) },
+      ),
+      { name: "cold caches: Etherscan txlist calls", value: per1k(c.calls.etherscan), unit: "calls/1k tx" },
+      {
+        name: "cold caches: Ethplorer getTokenInfo calls",
+        value: per1k(c.calls.ethplorer),
+        unit: "calls/1k tx",
+      },
+      {
+        name: "warm Redis (new process): API calls",
+        value: per1k(wr.calls.etherscan + wr.calls.ethplorer),
+        unit: "calls/1k tx",
+      },
+      {
+        name: "warm in-process cache: API calls",
+        value: per1k(wl.calls.etherscan + wl.calls.ethplorer),
+        unit: "calls/1k tx",
+      },
+      withBaseline(
+        { name: "warm Redis: resolveBatch throughput", value: n / wr.seconds, unit: "tx/s" },
+        { name: "warm in-process cache", value: n / wl.seconds },
+      ),
+      {
+        name: `cold caches at ${COLD_RATE}/s: throughput (the limit sets it)`,
+        value: n / c.seconds,
+        unit: "tx/s",
+      },
+      {
+        ...withBaseline(
+          { name: "Etherscan: busiest 1-s sliding window", value: es.peak, unit: "req/s" },
+          { name: "configured limit", value: LIMITS.etherscan },
+        ),
+        goal: `<= ${LIMITS.etherscan}`,
+        met: es.peak <= LIMITS.etherscan,
+      },
+      {
+        ...withBaseline(
+          { name: "Ethplorer: busiest 1-s sliding window", value: ep.peak, unit: "req/s" },
+          { name: "configured limit", value: LIMITS.ethplorer },
+        ),
+        goal: `<= ${LIMITS.ethplorer}`,
+        met: ep.peak <= LIMITS.ethplorer,
+      },
+      withBaseline(
+        { name: "Etherscan: mean request rate", value: es.meanPerS, unit: "req/s" },
+        { name: "configured limit", value: LIMITS.etherscan },
+      ),
+      withBaseline(
+        { name: "Ethplorer: mean request rate", value: ep.meanPerS, unit: "req/s" },
+        { name: "configured limit", value: LIMITS.ethplorer },
+      ),
+      {
+        name: "requests refused with the rate-limit answer (default limits)",
+        value: es.refused + ep.refused,
+        unit: "requests",
+      },
+    ];
+    report.results = results;
+    const coldEs = rateFigures(coldReqs, "etherscan");
+    const coldEp = rateFigures(coldReqs, "ethplorer");
+    report.notes.push(
+      `Cold pass at ${COLD_RATE}/s: busiest 1-s window Etherscan ${coldEs.peak}, Ethplorer ${coldEp.peak}; ${c.calls.refused} requests refused with the rate-limit answer.`,
+      `Lookups that failed (cold, warm-redis, warm-lru): ${c.missing}, ${wr.missing}, ${wl.missing}.`,
+      `Default-limit phase: ${es.requests + ep.requests} requests in ${fmt((t1 - t0) / 1000)} s.`,
+    );
+    report.memory = [
+      {
+        process: "bench/enrichment.ts (enricher + in-process BullMQ workers + stand-in)",
+        peakRssMiB: readRss()?.peakMiB ?? NaN,
+      },
+    ];
+    report.details = {
+      distinctTokens,
+      distinctSenders,
+      naiveCalls: naive,
+      cold: c,
+      warmRedis: wr,
+      warmLru: wl,
+      coldPeak: { etherscan: coldEs, ethplorer: coldEp },
+      defaultLimits: { etherscan: es, ethplorer: ep, seconds: (t1 - t0) / 1000 },
+    };
+    const path = finishReport(report);
+    console.log("");
+    console.log(
+      textTable(
+        ["figure", "value", "unit", "baseline", "ratio", "goal"],
+        results.map((r) => [
+          r.name,
+          fmt(r.value),
+          r.unit,
+          r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)}` : "",
+          fmtRatio(r.ratio),
+          r.goal ? `${r.goal} ${r.met ? "met" : "MISSED"}` : "",
+        ]),
+      ),
+    );
+    console.log("");
+    for (const note of report.notes) console.log(`- ${note}`);
+    console.log(`\nwritten ${path.replace(REPO, "")}`);
+  } finally {
+    for (const p of prefixes) await deleteKeys(redis, `${p}*`).catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+  }
+}
+
+await main();

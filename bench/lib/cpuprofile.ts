@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO } from "./processes.js";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface SelfTime {
+  /** `function (file:line)`, paths relative to the repository. */
+  frame: string;
+  ms: number;
+  /** Share of the profile's non-idle time. */
+  share: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  totalMs: number;
+  idleMs: number;
+  topFunctions: SelfTime[];
+  /** Self time grouped by where the code lives: src/<dir>, node_modules/<pkg>, node:internal, (gc)… */
+  byArea: SelfTime[];
+}
+
+const shortUrl = (url: string) =>
+  url
+    .replace(/^file:\/\//, "")
+    .replace(REPO, "")
+    .replace(/^.*node_modules\//, "node_modules/");
+
+function areaOf(url: string, fn: string): string {
+  if (!url) return fn.startsWith("(") ? fn : "(native)";
+  const u = shortUrl(url);
+  const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
+  if (pkg) return `node_modules/${pkg[1]}`;
+  if (u.startsWith("node:")) return u.split("/")[0]!.replace(/^node:internal.*/, "node:internal");
+  const src = /^(src\/[^/]+(?:\/[^/]+)?)\//.exec(u);
+  return src ? src[1]! : u;
+}
+
+/** Self time per function and per area of a V8 .cpuprofile (`node --cpu-prof`). */
+export function summarizeProfile(file: string, top = 15): ProfileSummary {
+  const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) {
+    const id = p.samples[i]!;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
+  const fns = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  for (const [id, us] of selfUs) {
+    const n = byId.get(id)!;
+    const { functionName, url, lineNumber } = n.callFrame;
+    total += us;
+    if (functionName === "(idle)") {
+      idle += us;
+      continue;
+    }
+    const frame = url
+      ? `${functionName || "(anonymous)"} (${shortUrl(url)}:${lineNumber + 1})`
+      : functionName || "(anonymous)";
+    fns.set(frame, (fns.get(frame) ?? 0) + us);
+    const a = areaOf(url, functionName);
+    areas.set(a, (areas.get(a) ?? 0) + us);
+  }
+  const busy = total - idle || 1;
+  const rank = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([frame, us]) => ({ frame, ms: Math.round(us / 100) / 10, share: us / busy }));
+  return {
+    file: shortUrl(file),
+    totalMs: Math.round(total / 1000),
+    idleMs: Math.round(idle / 1000),
+    topFunctions: rank(fns, top),
+    byArea: rank(areas, 12),
+  };
+}
+
+/** The .cpuprofile files in `dir` (one per profiled process). */
+export function profilesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}

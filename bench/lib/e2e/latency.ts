@@ -1,0 +1,118 @@
+import type { Kafka, Producer } from "kafkajs";
+import type { TokenTransferTx } from "../../../src/contracts/token-transfer-tx.js";
+import { uniqueName } from "../kafka.js";
+import type { Progress } from "../progress.js";
+import { sleep, summarize, type Summary } from "../stats.js";
+
+export interface LatencyResult {
+  rate: number;
+  /** Measured window (after the warm-up). */
+  seconds: number;
+  sent: number;
+  received: number;
+  /** Sent in the measured window but never seen committed within the drain timeout. */
+  missing: number;
+  /** Achieved send rate over the measured window. */
+  sentPerS: number;
+  /** observedAt → committed finding seen by a read_committed consumer (ms). */
+  ms: Summary;
+  warmup: { sent: number; ms: Summary };
+}
+
+/**
+ * Steady traffic: `rate` transactions/s with fresh `observedAt` stamps (Date.now() when the
+ * message is handed to the producer), first `warmupS` seconds not counted (a new owner opens
+ * a transactional producer per partition on its first batch), then `seconds` measured. A
+ * read_committed consumer of the findings topic stamps each finding on arrival.
+ */
+export async function steadyLatency(o: {
+  kafka: Kafka;
+  producer: Producer;
+  transfers: string;
+  findings: string;
+  txs: TokenTransferTx[];
+  rate: number;
+  seconds: number;
+  warmupS: number;
+  progress: Progress;
+}): Promise<LatencyResult> {
+  const stamped = new Map<string, { observedAt: number; measured: boolean }>();
+  const latencies: number[] = [];
+  const warm: number[] = [];
+  let received = 0;
+
+  const reader = o.kafka.consumer({
+    groupId: uniqueName("bench-e2e-lat-reader"),
+    readUncommitted: false,
+    maxWaitTimeInMs: 50,
+  });
+  let joined!: () => void;
+  const readerJoined = new Promise<void>((r) => (joined = r));
+  reader.on(reader.events.GROUP_JOIN, () => joined());
+  await reader.connect();
+  await reader.subscribe({ topic: o.findings, fromBeginning: true });
+  void reader.run({
+    eachBatch: async ({ batch }) => {
+      const at = Date.now();
+      for (const m of batch.messages) {
+        if (!m.value) continue;
+        const f = JSON.parse(m.value.toString()) as { source?: { transactions?: { hash: string }[] } };
+        const hash = f.source?.transactions?.[0]?.hash;
+        const s = hash ? stamped.get(hash) : undefined;
+        if (!s) continue;
+        received += 1;
+        (s.measured ? latencies : warm).push(at - s.observedAt);
+        stamped.delete(hash!);
+      }
+    },
+  });
+  await readerJoined;
+
+  const total = Math.round(o.rate * (o.warmupS + o.seconds));
+  if (o.txs.length < total) throw new Error(`latency phase needs ${total} transactions, got ${o.txs.length}`);
+  const t0 = performance.now();
+  const measureFrom = t0 + o.warmupS * 1000;
+  let sent = 0;
+  let sentMeasured = 0;
+  const sends: Promise<unknown>[] = [];
+  let shown = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * o.rate) + 1);
+    if (due > sent) {
+      const measured = performance.now() >= measureFrom;
+      const batch = o.txs.slice(sent, due).map((tx) => {
+        const observedAt = Date.now();
+        stamped.set(tx.txHash, { observedAt, measured });
+        return { key: tx.from, value: JSON.stringify({ ...tx, observedAt }) };
+      });
+      if (measured) sentMeasured += batch.length;
+      sent = due;
+      sends.push(o.producer.send({ topic: o.transfers, messages: batch }));
+      if (sends.length > 64) await Promise.all(sends.splice(0, sends.length));
+    }
+    if (performance.now() - shown >= 250) {
+      shown = performance.now();
+      o.progress.update(`${sent} / ${total} sent, ${received} findings read`);
+    }
+    await sleep(Math.max(1, 1000 / o.rate - 1));
+  }
+  await Promise.all(sends);
+  const sendSeconds = (performance.now() - measureFrom) / 1000;
+  const drainUntil = performance.now() + 60_000;
+  while (stamped.size > 0 && performance.now() < drainUntil) {
+    o.progress.update(`all ${sent} sent; waiting for ${stamped.size} findings`);
+    await sleep(100);
+  }
+  await reader.disconnect();
+  const missing = [...stamped.values()].filter((s) => s.measured).length;
+  return {
+    rate: o.rate,
+    seconds: o.seconds,
+    sent: sentMeasured,
+    received,
+    missing,
+    sentPerS: sentMeasured / sendSeconds,
+    ms: summarize(latencies),
+    warmup: { sent: sent - sentMeasured, ms: summarize(warm) },
+  };
+}

@@ -1,0 +1,64 @@
+import { mkdirSync } from "node:fs";
+import { BROKERS } from "../kafka.js";
+import { REPO, spawnChild, track, type Child } from "../processes.js";
+
+export const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const JOINED = /Joined consumer group/;
+
+export interface ScorerTarget {
+  transfers: string;
+  findings: string;
+  dlq: string;
+  group: string;
+  redisPrefix: string;
+}
+
+/**
+ * The environment of a benchmarked `att score` process. Tuning variables
+ * (ATT_SCORE_BATCH_MAX, ATT_SCORE_PARTITIONS_CONCURRENTLY, ATT_FINDINGS_NORMAL, ATT_MODEL_*…)
+ * come from the benchmark's own environment; only the wiring is set here.
+ */
+export function scorerEnv(t: ScorerTarget): Record<string, string> {
+  return {
+    ATT_KAFKA_BROKERS: BROKERS.join(","),
+    ATT_REDIS_URL: REDIS_URL,
+    ATT_REDIS_PREFIX: t.redisPrefix,
+    ATT_TOPIC_TRANSFERS: t.transfers,
+    ATT_TOPIC_FINDINGS: t.findings,
+    ATT_TOPIC_DLQ: t.dlq,
+    ATT_SCORE_GROUP_ID: t.group,
+    ATT_SCORE_TRANSACTIONAL_ID_PREFIX: t.group,
+    ATT_SCORE_FROM_BEGINNING: "true",
+    ATT_METRICS_PORT: "0",
+    ATT_LOG_LEVEL: process.env.ATT_LOG_LEVEL ?? "info",
+    ATT_LOG_PRETTY: "false",
+  };
+}
+
+export interface ScorerOptions {
+  /** Run `node dist/cli.js score` (after `npm run build`) instead of `node --import tsx src/cli.ts score`. */
+  dist: boolean;
+  /** Write a V8 CPU profile into this directory when the process exits. */
+  cpuProfDir?: string;
+  /** Serve the scorer's /metrics on 127.0.0.1:<port> (0 = no server). */
+  metricsPort?: number;
+}
+
+export function spawnScorer(name: string, target: ScorerTarget, o: ScorerOptions): Child {
+  const nodeArgs: string[] = [];
+  if (o.cpuProfDir) {
+    mkdirSync(o.cpuProfDir, { recursive: true });
+    nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`);
+  }
+  const cli = o.dist ? [`${REPO}dist/cli.js`] : ["--import", "tsx", `${REPO}src/cli.ts`];
+  return track(
+    spawnChild(name, process.execPath, [...nodeArgs, ...cli, "score"], {
+      env: {
+        ...scorerEnv(target),
+        ATT_METRICS_PORT: String(o.metricsPort ?? 0),
+        ATT_METRICS_HOST: "127.0.0.1",
+      },
+      keepOutput: false,
+    }),
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench`: every benchmark of the project on the local stack, one after the other, as
+ * child processes (`npx tsx bench/<file> [--quick]`), each writing bench/results/<name>.json.
+ * Collects their figures into one table (each beside a baseline measured in the same run),
+ * with the date, the machine (nproc, CPU model, RAM, Node) and the load average, and the peak
+ * RSS of every process each benchmark started.
+ *
+ *   npm run bench                     full run (~15 min) → BENCHMARKS.md + bench/results/run.json
+ *   npm run bench -- --quick          smoke run (a few minutes) → bench/results/BENCHMARKS.quick.md
+ *   npm run bench -- --only e2e,enrichment     --skip scoring     --wait-quiet 600
+ *
+ * Starts the local stack (deploy/local/stack.sh start) when Kafka or Redis do not answer. A
+ * benchmark whose script does not exist yet gets a "not built yet" line; one that fails gets its
+ * exit code and log file, and the others still run. Progress on stderr; the table on stdout.
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { parseArgs } from "./lib/args.js";
+import { describeMachine, load, machineLine } from "./lib/machine.js";
+import { REPO, spawnChild, track } from "./lib/processes.js";
+import { createProgress } from "./lib/progress.js";
+import { readJson, RESULTS_DIR } from "./lib/results.js";
+import { createRssSampler, type PeakRss } from "./lib/rss.js";
+import { BENCHES, type BenchSpec } from "./lib/run/benches.js";
+import { normalize } from "./lib/run/normalize.js";
+import {
+  renderMarkdown,
+  renderText,
+  type BenchOutcome,
+  type ProcessPeak,
+  type RunSummary,
+} from "./lib/run/render.js";
+import { ensureStack } from "./lib/stack.js";
+import { sleep } from "./lib/stats.js";
+import { fmt } from "./lib/table.js";
+
+const args = parseArgs();
+const QUICK = args.quick;
+const only = new Set(args.list("only"));
+const skip = new Set(args.list("skip"));
+const progress = createProgress("bench", BENCHES.length);
+
+/** What a process of a benchmark's tree is, or undefined for wrappers (npx, the tsx launcher, sh). */
+function labelOf(p: PeakRss, spec: BenchSpec): string | undefined {
+  const c = p.command;
+  if (/(^|\/)(npm|npx)( |$)|npm-cli\.js|npx-cli\.js|npm exec/.test(c)) return undefined;
+  if (/node_modules\/\.bin\/tsx |tsx\/dist\/cli\.m?js/.test(c)) return undefined;
+  if (/^(\/bin\/)?(ba)?sh /.test(c)) return undefined;
+  if (/(src\/cli\.ts|dist\/cli\.js) score/.test(c)) return "att score";
+  if (/(src\/cli\.ts|dist\/cli\.js) (\w+)/.test(c))
+    return `att ${/(src\/cli\.ts|dist\/cli\.js) (\w+)/.exec(c)![2]}`;
+  if (c.includes(`bench/${spec.file}`)) return `bench/${spec.file} (driver)`;
+  if (/python/.test(c)) return "python (scikit-learn)";
+  if (/anvil/.test(c)) return "anvil";
+  const bin = c.split(" ")[0]?.split("/").pop() ?? "?";
+  return bin === "node" ? `node ${c.split(" ").slice(1, 3).join(" ").replace(REPO, "")}` : bin;
+}
+
+function groupPeaks(peaks: PeakRss[], spec: BenchSpec): ProcessPeak[] {
+  const by = new Map<string, ProcessPeak>();
+  for (const p of peaks) {
+    const label = labelOf(p, spec);
+    if (!label) continue;
+    const cur = by.get(label);
+    if (cur) {
+      cur.count += 1;
+      cur.peakMiB = Math.max(cur.peakMiB, p.peakMiB);
+    } else by.set(label, { label, count: 1, peakMiB: p.peakMiB });
+  }
+  return [...by.values()].sort((a, b) => b.peakMiB - a.peakMiB);
+}
+
+async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
+  const path = `${REPO}bench/${spec.file}`;
+  if ((only.size && !only.has(spec.name)) || skip.has(spec.name))
+    return { spec, status: "skipped", processes: [] };
+  if (!existsSync(path)) {
+    progress.phase(`${spec.name}: not built yet (bench/${spec.file} does not exist) — skipped`);
+    return { spec, status: "not-built", processes: [] };
+  }
+  const argv = ["tsx", `bench/${spec.file}`, ...(QUICK ? ["--quick"] : [])];
+  progress.phase(`${spec.name}: npx ${argv.join(" ")}`);
+  const resultFile = `${RESULTS_DIR}${spec.name}.json`;
+  const startedAt = Date.now();
+  const loadBefore = load();
+  const child = track(spawnChild(`run-${spec.name}`, "npx", argv, { echoStderr: true, keepOutput: false }));
+  const rss = createRssSampler(250);
+  rss.watch(child.pid, spec.name, { tree: true });
+  // Scripts that print progress on stdout: show their last line as this phase's live status.
+  const ticker = setInterval(() => {
+    const lines = child.output().trimEnd().split("\n");
+    const last = lines[lines.length - 1]?.trim() ?? "";
+    progress.update(`${fmt((Date.now() - startedAt) / 1000)} s  ${last.slice(0, 100)}`);
+  }, 1000);
+  const code = await child.exited;
+  clearInterval(ticker);
+  rss.stop();
+  const seconds = (Date.now() - startedAt) / 1000;
+  const base = {
+    spec,
+    seconds,
+    exitCode: code,
+    loadBefore,
+    loadAfter: load(),
+    logFile: child.logFile.replace(REPO, ""),
+    processes: groupPeaks(rss.peaks(), spec),
+  };
+  const fresh = existsSync(resultFile) && statSync(resultFile).mtimeMs >= startedAt - 1000;
+  if (code !== 0) {
+    progress.note(`${spec.name} failed (exit ${code}); its output: ${base.logFile}`);
+    return { ...base, status: "failed", message: `exit ${code}, see ${base.logFile}` };
+  }
+  if (!fresh) {
+    progress.note(`${spec.name} exited 0 but wrote no fresh bench/results/${spec.name}.json`);
+    return { ...base, status: "stale", message: `no fresh bench/results/${spec.name}.json` };
+  }
+  return { ...base, status: "ok", result: normalize(spec.name, readJson(resultFile)) };
+}
+
+async function waitQuiet(maxSeconds: number, nproc: number): Promise<void> {
+  const until = Date.now() + maxSeconds * 1000;
+  while (load()[0] > nproc && Date.now() < until) {
+    progress.update(`waiting for a quieter machine: load ${load().join(" ")} on ${nproc} CPUs`);
+    await sleep(5000);
+  }
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const t0 = Date.now();
+  const notes: string[] = [];
+  process.stderr.write(`[bench] ${machineLine(machine)}; load ${load().join(" ")}\n`);
+  if (args.has("wait-quiet")) await waitQuiet(args.num("wait-quiet", 600), machine.nproc);
+  const loadStart = load();
+  if (loadStart[0] > machine.nproc * 1.5) {
+    const msg = `The machine was busy when the run started (1-minute load ${loadStart[0]} on ${machine.nproc} CPUs): absolute figures are lower than on an idle machine; the ratios against same-run baselines hold better.`;
+    notes.push(msg);
+    progress.note(`warning: ${msg}`);
+  }
+  await ensureStack((m) => progress.note(m));
+  const outcomes: BenchOutcome[] = [];
+  for (const spec of BENCHES) outcomes.push(await runBench(spec));
+
+  const summary: RunSummary = {
+    date: new Date(t0).toISOString(),
+    quick: QUICK,
+    command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    machine,
+    loadStart,
+    loadEnd: load(),
+    seconds: (Date.now() - t0) / 1000,
+    notes,
+    benches: outcomes,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}run${QUICK ? ".quick" : ""}.json`, `${JSON.stringify(summary, null, 2)}\n`);
+  const mdPath =
+    QUICK || only.size || skip.size ? `${RESULTS_DIR}BENCHMARKS.quick.md` : `${REPO}BENCHMARKS.md`;
+  writeFileSync(mdPath, renderMarkdown(summary));
+  console.log(renderText(summary));
+  console.log(`\nwritten ${mdPath.replace(REPO, "")} and bench/results/run${QUICK ? ".quick" : ""}.json`);
+  const failed = outcomes.filter((o) => o.status === "failed" || o.status === "stale");
+  if (failed.length) {
+    console.log(
+      `\n${failed.length} benchmark(s) failed: ${failed.map((f) => `${f.spec.name} (${f.message})`).join("; ")}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+await main();
