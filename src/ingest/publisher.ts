@@ -18,6 +18,25 @@ export interface Publisher {
   close(): Promise<void>;
 }
 
+/** Upper bound of the message bytes in one produce request. */
+const MAX_REQUEST_BYTES = 256 * 1024;
+
+function* chunkBySize(messages: TokenTransferTx[]): Generator<{ key: string; value: string }[]> {
+  let chunk: { key: string; value: string }[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const value = serializeTokenTransferTx(m);
+    if (chunk.length > 0 && bytes + value.length > MAX_REQUEST_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push({ key: m.from, value });
+    bytes += value.length + m.from.length;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 /** Raised by Publisher.commit for every Kafka failure (retryable unless fenced). */
 export class PublishError extends UpstreamError {}
 
@@ -75,17 +94,17 @@ export async function openPublisher(opts: {
     async commit(messages, checkpoint, beforeCommit) {
       const txn = await producer.transaction();
       try {
-        const topicMessages = [
-          {
-            topic: opts.topicTransfers,
-            messages: messages.map((m) => ({ key: m.from, value: serializeTokenTransferTx(m) })),
-          },
-          {
-            topic: opts.topicCheckpoint,
-            messages: [{ key: key(checkpoint), value: encodeCheckpoint(checkpoint) }],
-          },
-        ].filter((t) => t.messages.length > 0);
-        await txn.sendBatch({ topicMessages, acks: -1 });
+        // Several produce requests inside the one transaction, each under MAX_REQUEST_BYTES:
+        // kafkajs puts a request's messages for one partition into one record batch, and the
+        // broker refuses batches above message.max.bytes (1 MiB by default).
+        for (const chunk of chunkBySize(messages)) {
+          await txn.send({ topic: opts.topicTransfers, messages: chunk, acks: -1 });
+        }
+        await txn.send({
+          topic: opts.topicCheckpoint,
+          messages: [{ key: key(checkpoint), value: encodeCheckpoint(checkpoint) }],
+          acks: -1,
+        });
         beforeCommit?.();
         await txn.commit();
       } catch (err) {
