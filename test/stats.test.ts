@@ -238,6 +238,17 @@ async function fillTopic(topic: string): Promise<Expected> {
   await plain.send({ topic, messages: [{ key: "junk", value: "{not json", timestamp: String((ts += 10)) }] });
   expect(ts).toBeLessThan(t1);
 
+  // Just after the range: a late retraction of a finding inside it applies; a new finding does not count.
+  const late = anomalies[4]!;
+  await plain.send({
+    topic,
+    messages: [
+      msg(null, late.uniqueKey, t1 + 10_000, { "att-retraction": "reorg" }),
+      msg(scored(600_000, 1200, 0.3, r), "0xlate", t1 + 20_000),
+    ],
+  });
+  live.delete(late.uniqueKey);
+
   // After the range: must not count.
   const after = Array.from({ length: 25 }, (_, i) => scored(800_000 + i, 5000, 0.7, r));
   await plain.send({ topic, messages: after.map((f, i) => msg(f, f.uniqueKey, t1 + 30 * MIN + i)) });
@@ -285,7 +296,7 @@ describe("att stats", () => {
       [ALERT_IDS.invalid]: invalid,
     });
     expect(report.bySeverity.find((s) => s.severity === "Critical")?.count).toBe(anomalous);
-    expect(report.reading.retracted).toBe(4);
+    expect(report.reading.retracted).toBe(5);
     expect(report.reading.duplicates).toBe(10); // the re-scored finding follows its tombstone: new, not a duplicate
     expect(report.reading.otherVersions).toBe(5);
     expect(report.reading.unparseable).toBe(1);

@@ -91,6 +91,7 @@ export function createFindingsCollector(opts: {
       return firstError;
     },
     add(m) {
+      if (m.value !== null && !m.inRange) return;
       counters.messages += 1;
       if (m.value === null) {
         counters.tombstones += 1;

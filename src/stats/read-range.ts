@@ -8,6 +8,11 @@ export class TopicNotFoundError extends NonRetryableError {
 }
 
 export interface RangeMessage {
+  /**
+   * False for a record stamped in the grace period after `toMs`: only its tombstones matter
+   * (a retraction of a finding inside the range, written just after it ended).
+   */
+  inRange: boolean;
   partition: number;
   offset: string;
   /** Kafka record timestamp (ms). */
@@ -53,7 +58,8 @@ export const CLOCK_SKEW_GRACE_MS = 60_000;
  * Reads every record of `topic` whose timestamp lies in [fromMs, toMs) (Kafka record time: when
  * the finding was written). Per partition: from `fetchTopicOffsetsByTimestamp(fromMs)` — the
  * earliest offset at or after that time, so no record of the range lies before it — until a
- * record stamped at or after `toMs` + CLOCK_SKEW_GRACE_MS, or the last stable offset when
+ * record stamped at or after `toMs` + CLOCK_SKEW_GRACE_MS (records of that grace period come
+ * with `inRange: false`), or the last stable offset when
  * reading began (read_committed: aborted findings and transaction markers are never seen).
  * The offset of `toMs` is not used as the end: a transaction's commit marker carries the
  * broker's time, so for findings written with earlier timestamps (a replay) the time index
@@ -187,12 +193,13 @@ export async function readTopicRange(
               break;
             }
             read += 1;
-            if (ts < opts.fromMs || ts >= opts.toMs) continue;
+            if (ts < opts.fromMs) continue;
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
             opts.onMessage({
               partition: batch.partition,
               offset: m.offset,
+              inRange: ts < opts.toMs,
               timestamp: ts,
               key: m.key ? m.key.toString("utf8") : null,
               value: m.value ?? null,
