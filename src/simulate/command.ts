@@ -46,7 +46,13 @@ export async function runSimulateCommand(opts: SimulateCommandOptions): Promise<
   if ((opts.rows === undefined) !== (opts.out === undefined)) {
     throw new ConfigError("--rows and --out go together: att simulate --rows <N> --out <file.csv>");
   }
-  const rt = await createRuntime("simulate", { overrides, serveMetrics: false });
+  // Own signal handling: the first Ctrl-C stops the traffic and still prints the totals; a
+  // second one exits at once.
+  const rt = await createRuntime("simulate", { overrides, serveMetrics: false, signals: false });
+  const stop = new AbortController();
+  const onSignal = () => (stop.signal.aborted ? process.exit(130) : stop.abort(new Error("signal")));
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const c = rt.config.simulate;
   const seed = c.seed ?? randomSeed();
   const sources = await loadSimulationSources(rt.config);
@@ -110,11 +116,13 @@ export async function runSimulateCommand(opts: SimulateCommandOptions): Promise<
   });
   const durationS = positiveInt("--duration", opts.duration, 0);
   const stats = await sim.run({
-    signal: rt.shutdown.signal,
+    signal: stop.signal,
     ...(durationS > 0 ? { durationMs: durationS * 1000 } : {}),
   });
   process.stdout.write(
     `${JSON.stringify({ seed, ...stats, exploits: sim.exploits().map((e) => ({ hash: e.hash, template: e.template })) })}\n`,
   );
   await rt.shutdown.close("simulation finished");
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
 }
