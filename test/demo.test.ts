@@ -32,6 +32,7 @@ function alive(pid: number): boolean {
 
 interface DemoReport {
   runId: string;
+  seed: number;
   ok: boolean;
   sent: { total: number; single: number; swap: number; batch: number; exploit: number };
   findings: { total: number; missing: number; invalid: number };
