@@ -123,6 +123,30 @@ describe("att ingest high availability", () => {
     expect(got.map((m) => m.tx.txHash).sort()).toEqual([...sent].sort());
   });
 
+  it("recovers when Redis lost the fencing counter (the checkpoint holds a higher token)", async () => {
+    const { signer, sent, state, send } = await traffic();
+    const t = await ingestTopics();
+    const first = (await signer.provider.getBlockNumber()) + 1;
+    for (let run = 0; run < 2; run++) {
+      const r = startIngester(ingestOptions(anvil.get(), t, run === 0 ? { fromBlock: first } : {}));
+      await send(1);
+      await waitForCheckpoint(t, state.lastBlock);
+      await r.stop();
+    }
+    expect((await waitForCheckpoint(t, state.lastBlock)).fencingToken).toBe(2);
+    const redis = new Redis(REDIS_URL);
+    await redis.del(`${t.redisPrefix}:ingest:31337:lease:fence`);
+    redis.disconnect();
+
+    const running = startIngester(ingestOptions(anvil.get(), t));
+    await send(1);
+    const cp = await waitForCheckpoint(t, state.lastBlock);
+    expect(cp.fencingToken).toBeGreaterThan(2);
+    expect(running.logs.some((l) => l.msg === "Another ingester took over; back to standby")).toBe(true);
+    const got = await readAllCommitted(t.transfers);
+    expect(got.map((m) => m.tx.txHash).sort()).toEqual([...sent].sort());
+  });
+
   it("Kafka fences a zombie producer that still uses the same transactional id", async () => {
     const t = await ingestTopics();
     const logger = createLogger({ level: "silent" });

@@ -21,6 +21,11 @@ export interface Lease {
   /** False while Redis cannot be reached (standby health). */
   readonly healthy: boolean;
   release(): Promise<void>;
+  /**
+   * Raises the fencing counter to at least `min` (a checkpoint carries a higher token than the
+   * counter: Redis lost its data). The next holder then gets a token above every written one.
+   */
+  raiseFence(min: number): Promise<void>;
 }
 
 // SET NX PX and INCR in one step, so that a fencing token always belongs to exactly one holder.
@@ -34,6 +39,10 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0`;
+const RAISE = `
+local v = tonumber(redis.call('get', KEYS[1]) or '0')
+if v < tonumber(ARGV[1]) then redis.call('set', KEYS[1], ARGV[1]) end
+return 1`;
 const RELEASE = `
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
@@ -137,6 +146,9 @@ export function createLease(opts: {
         }
         await sleep(opts.pollMs, signal);
       }
+    },
+    async raiseFence(min) {
+      await opts.redis.eval(RAISE, 1, `${opts.key}:fence`, String(min));
     },
     async release() {
       const wasHeld = held;

@@ -100,6 +100,9 @@ async function loadState(d: SessionDeps): Promise<State> {
     return { next: undefined, recent: [] };
   }
   if (cp.fencingToken > d.fencingToken) {
+    // Either a newer holder wrote it (we must step down) or Redis lost the counter; raising the
+    // counter makes the next acquisition (ours or the standby's) outrank every checkpoint.
+    await d.lease.raiseFence(cp.fencingToken).catch(() => undefined);
     throw new LeaseLostError("A newer ingester (higher fencing token) has written the checkpoint", {
       details: [`Checkpoint token: ${cp.fencingToken}`, `Ours: ${d.fencingToken}`],
     });
