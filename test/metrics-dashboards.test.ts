@@ -20,7 +20,7 @@ async function knownMetrics(): Promise<Map<string, string>> {
       out.set(m[2]!, m[1]!.toLowerCase());
   }
   // prom-client's default process/Node.js metrics, prefixed att_ by the kernel.
-  for (const m of await createMetricsRegistry("test").getMetricsAsJSON()) out.set(m.name, m.type);
+  for (const m of await createMetricsRegistry("test").getMetricsAsJSON()) out.set(m.name, String(m.type));
   return out;
 }
 

@@ -5,11 +5,14 @@ import { createLogger } from "../src/kernel/logger.js";
 import { createMetricsRegistry, startHealthServer } from "../src/kernel/metrics.js";
 import { createDriftMonitorFromConfig } from "../src/monitor/drift.js";
 import { createScoreStage } from "../src/score/stage/stage.js";
+import { connectAnvil, deployErc20 } from "./fixtures/contracts/deploy.js";
+import { useAnvil } from "./helpers/anvil.js";
 import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
 import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
+import { ingestOptions, ingestTopics, startIngester } from "./ingest-harness.js";
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
 
@@ -38,6 +41,8 @@ function has(samples: Sample[], name: string): boolean {
 }
 
 describe("/metrics after a pipeline run", () => {
+  const anvil = useAnvil();
+
   it("carries the score, enrichment, drift and process metrics with values that match the run", async () => {
     const transfers = await createTestTopic("transfers", 2);
     const findings = await createTestTopic("findings", 2);
@@ -141,5 +146,88 @@ describe("/metrics after a pipeline run", () => {
 
     expect(m.find((s) => s.name === "att_process_resident_memory_bytes")?.labels.stage).toBe("score");
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
+  it("carries the ingest, enrichment and score metrics of a run from a node to the findings topic", async () => {
+    // A chain with token traffic: a USDC-like token, a mint and eight transfers, one block each.
+    const a = anvil.get();
+    const { signer } = await connectAnvil(a.httpUrl);
+    const usdc = await deployErc20(signer, { name: "USD Coin", symbol: "USDC", decimals: 6 });
+    await (await usdc.mint(await signer.getAddress(), 10n ** 12n)).wait();
+    for (let i = 1; i <= 8; i++)
+      await (
+        await usdc.transfer(`0x${(0xbeef00 + i).toString(16).padStart(40, "0")}`, 1_000_000n * BigInt(i))
+      ).wait();
+    const tokenTxs = 9;
+    const head = Number(await a.rpc<string>("eth_blockNumber"));
+
+    // ingest (in-process, from block 1: a backfill), then score with in-process enrichment workers.
+    const t = await ingestTopics();
+    const ingest = startIngester(ingestOptions(a, t, { fromBlock: 1 }));
+    const findings = await createTestTopic("findings", 2);
+    const dlq = await createTestTopic("dlq", 1);
+    const group = uniqueName("score");
+    const config = loadConfig({
+      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      ATT_REDIS_URL: REDIS_URL,
+      ATT_REDIS_PREFIX: testPrefix("e2e"),
+      ATT_TOPIC_TRANSFERS: t.transfers,
+      ATT_TOPIC_FINDINGS: findings,
+      ATT_TOPIC_DLQ: dlq,
+      ATT_SCORE_GROUP_ID: group,
+      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+      ATT_RPC_HTTP_URL: a.httpUrl,
+      ATT_CHAIN_ID: "31337",
+      ATT_LOG_LEVEL: "warn",
+    });
+    const logger = createLogger({ level: "warn" });
+    const scoreRegistry = createMetricsRegistry("score");
+    const stage = await createScoreStage({ config, logger, registry: scoreRegistry });
+    onTestFinished(() => stage.stop());
+    const servers = await Promise.all(
+      [ingest.registry, scoreRegistry].map((registry) =>
+        startHealthServer({ registry, port: 0, host: "127.0.0.1", logger }),
+      ),
+    );
+    for (const s of servers) onTestFinished(() => s.close());
+    const scrape = async (i: number) =>
+      parseExposition(await (await fetch(`http://127.0.0.1:${servers[i]!.port}/metrics`)).text());
+    await stage.start();
+
+    const out = (await readTopic(findings, tokenTxs)).map((m) => parseFinding(m.value!));
+    expect(out).toHaveLength(tokenTxs);
+    await expect
+      .poll(async () => sum(await scrape(1), "att_score_findings_total"), { timeout: 15_000 })
+      .toBe(tokenTxs);
+
+    const im = await scrape(0);
+    expect(sum(im, "att_ingest_transactions_published_total")).toBe(tokenTxs);
+    expect(sum(im, "att_ingest_transfers_published_total")).toBe(tokenTxs);
+    expect(sum(im, "att_ingest_published_block")).toBe(head);
+    expect(sum(im, "att_ingest_head_block")).toBeGreaterThanOrEqual(head);
+    expect(sum(im, "att_ingest_blocks_behind_head")).toBe(sum(im, "att_ingest_head_block") - head);
+    expect(sum(im, "att_ingest_blocks_published_total")).toBe(head);
+    expect(sum(im, "att_ingest_backfill_blocks_total")).toBeGreaterThan(0);
+    expect(sum(im, "att_ingest_reorgs_total")).toBe(0);
+    expect(sum(im, "att_ingest_role", { role: "active" })).toBe(1);
+
+    const sm = await scrape(1);
+    expect(sum(sm, "att_score_findings_total", { alert_id: "INVALID-TOKEN-TRANSFERS-TX" })).toBe(
+      out.filter((f) => f.alertId === "INVALID-TOKEN-TRANSFERS-TX").length,
+    );
+    // Enriched from the node through the queue: token metadata by eth_call, first transaction by otterscan.
+    expect(sum(sm, "att_enrich_api_calls_total", { provider: "rpc", outcome: "ok" })).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(
+      sum(sm, "att_enrich_api_calls_total", { provider: "otterscan", outcome: "ok" }),
+    ).toBeGreaterThanOrEqual(1);
+    // Ingest writes in Kafka transactions: each partition ends with a commit marker, which takes
+    // an offset that the score group never commits (no data to process), so the gauge settles at
+    // ≤ 1 per partition rather than 0.
+    await expect
+      .poll(async () => sum(await scrape(1), "att_score_consumer_lag"), { timeout: 15_000 })
+      .toBeLessThanOrEqual(3);
+    expect(sum(sm, "att_score_e2e_latency_seconds_count")).toBe(tokenTxs);
   });
 });
