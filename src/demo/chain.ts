@@ -28,10 +28,11 @@ export function anvilBinary(): string {
   );
 }
 
-async function genesisTime(httpUrl: string): Promise<number | undefined> {
+/** Timestamp of the node's latest block (undefined: no anvil there). */
+async function headTime(httpUrl: string): Promise<number | undefined> {
   try {
     const rpc = createRpcClient(httpUrl, { timeoutMs: 2000 });
-    const b = await rpc.call<{ timestamp: string }>("eth_getBlockByNumber", ["0x0", false]);
+    const b = await rpc.call<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
     await rpc.call("anvil_nodeInfo");
     return Number(b.timestamp);
   } catch {
@@ -40,9 +41,11 @@ async function genesisTime(httpUrl: string): Promise<number | undefined> {
 }
 
 /**
- * Picks the node: `--rpc` if given; else the local stack's anvil if its chain starts far
- * enough in the past for realistic account ages (started with ATT_ANVIL_ARGS="--timestamp …");
- * else a private anvil on a free port with its genesis `maxAgeYears` back and a block a second.
+ * Picks the node: `--rpc` if given; else the local stack's anvil if its chain is still far
+ * enough in the past for realistic account ages (started with ATT_ANVIL_ARGS="--timestamp …"
+ * and not yet brought to the present by an earlier run: back-dating needs the head in the
+ * past); else a private anvil on a free port with its genesis `maxAgeYears` back and a block
+ * a second.
  */
 export async function acquireChain(opts: {
   rpcUrl?: string;
@@ -52,20 +55,20 @@ export async function acquireChain(opts: {
   logger: Logger;
 }): Promise<DemoChain> {
   const wsOf = (http: string) => http.replace(/^http/, "ws");
-  const needGenesis = Math.floor(Date.now() / 1000 - opts.maxAgeYears * YEAR_S);
+  const latestHeadAllowed = Math.floor(Date.now() / 1000 - opts.maxAgeYears * YEAR_S);
   if (opts.rpcUrl) {
     const chainId = await chainIdOf(opts.rpcUrl);
     return { httpUrl: opts.rpcUrl, wsUrl: wsOf(opts.rpcUrl), chainId, owned: false, reason: "--rpc" };
   }
-  const stackGenesis = await genesisTime(opts.stackHttpUrl);
-  if (stackGenesis !== undefined && stackGenesis <= needGenesis) {
+  const stackHead = await headTime(opts.stackHttpUrl);
+  if (stackHead !== undefined && stackHead <= latestHeadAllowed) {
     const chainId = await chainIdOf(opts.stackHttpUrl);
     return {
       httpUrl: opts.stackHttpUrl,
       wsUrl: wsOf(opts.stackHttpUrl),
       chainId,
       owned: false,
-      reason: "the local stack's anvil (genesis in the past)",
+      reason: "the local stack's anvil (its chain is still in the past)",
     };
   }
   const bin = anvilBinary();
@@ -100,7 +103,7 @@ export async function acquireChain(opts: {
   });
   const httpUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
-  while ((await genesisTime(httpUrl)) === undefined) {
+  while ((await headTime(httpUrl)) === undefined) {
     if (!proc.running() || Date.now() > deadline) {
       await proc.stop(2000);
       throw new SimulateError("The demo's anvil did not start", {
@@ -117,9 +120,9 @@ export async function acquireChain(opts: {
     chainId: 31337,
     owned: true,
     reason:
-      stackGenesis === undefined
+      stackHead === undefined
         ? "no anvil at the stack's address"
-        : "the stack's anvil starts too recently for realistic account ages",
+        : "the stack's anvil is at the present time: too late to back-date account ages",
     process: proc,
   };
 }
