@@ -4,8 +4,7 @@
  *
  *   engine     model.scoreBatch(): row checks + the compact model.onnx (one TreeEnsembleRegressor)
  *              in onnxruntime-node, what the score stage calls
- *   compact    the same model.onnx through a bare InferenceSession.run (model time only);
- *              compact-2t the same with two intra-op threads
+ *   compact    the same model.onnx through a bare InferenceSession.run (model time only)
  *   skl2onnx   skl2onnx's own conversion of the same forest (2,700 nodes), bare session.run,
  *              same session options
  *   sklearn    IsolationForest.score_samples in Python (the card's model, refit from its training
@@ -20,7 +19,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -161,8 +160,8 @@ interface Throughput {
   calls: number;
   /** Duration of one call (= how long it blocks the event loop), ms. */
   callMs: { p50: number; p99: number; max: number };
-  /** Event-loop delay seen by a 1 ms timer while the calls ran, ms: median of the rounds' p99, and the max. */
-  loopDelayMs?: { p99: number; max: number };
+  /** Event-loop delay seen by a 1 ms timer while the calls ran, ms. */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -183,21 +182,18 @@ interface Variant {
  * and the median round is reported.
  */
 async function measure(batch: number, variants: Variant[]): Promise<Record<string, Throughput>> {
-  // A fresh delay monitor per round: a re-enabled monitor would count the time it was off.
   const state = variants.map((v) => ({
     v,
     durations: [] as number[],
     rates: [] as number[],
-    loopP99: [] as number[],
-    loopMax: 0,
+    histogram: v.watchLoop ? monitorEventLoopDelay({ resolution: 1 }) : undefined,
   }));
   // warm-up: first calls allocate and fault pages in
   for (const { v } of state) for (let k = 0; k < 3; k++) await v.call(0, batch);
   let i = 0;
   for (let round = 0; round < ROUNDS; round++) {
     for (const st of state) {
-      const histogram = st.v.watchLoop ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
-      histogram?.enable();
+      st.histogram?.enable();
       let rows = 0;
       let calls = 0;
       const t0 = performance.now();
@@ -212,22 +208,27 @@ async function measure(batch: number, variants: Variant[]): Promise<Record<strin
         calls++;
         elapsed = performance.now() - t0;
       }
-      histogram?.disable();
-      if (histogram) {
-        st.loopP99.push(histogram.percentile(99) / 1e6);
-        st.loopMax = Math.max(st.loopMax, histogram.max / 1e6);
-      }
+      st.histogram?.disable();
       st.rates.push(rows / (elapsed / 1000));
     }
   }
+  const ms = (ns: number) => ns / 1e6;
   return Object.fromEntries(
-    state.map(({ v, durations, rates, loopP99, loopMax }) => [
+    state.map(({ v, durations, rates, histogram }) => [
       v.name,
       {
         rowsPerS: pct(rates, 50),
         calls: durations.length,
         callMs: { p50: pct(durations, 50), p99: pct(durations, 99), max: Math.max(...durations) },
-        ...(v.watchLoop ? { loopDelayMs: { p99: pct(loopP99, 50), max: loopMax } } : {}),
+        ...(histogram
+          ? {
+              loopDelayMs: {
+                p50: ms(histogram.percentile(50)),
+                p99: ms(histogram.percentile(99)),
+                max: ms(histogram.max),
+              },
+            }
+          : {}),
       },
     ]),
   );
@@ -323,12 +324,7 @@ async function main(): Promise<void> {
     ),
   ) as SklearnResult;
 
-  const loadOptions = {
-    ...modelSettingsFromConfig(config).load,
-    session: settings,
-    requireKnownFeatures: false,
-  };
-  const model: Model = await loadModel(dir, loadOptions);
+  const model: Model = await loadModel(dir, { session: settings, requireKnownFeatures: false });
   const width = model.featureCount;
   const rows = readFeatureRows(readFileSync(rowsCsv, "utf8"), model.features, rowsCsv).map((r) => r.values);
   const flat = new Float32Array(rows.length * width);
@@ -346,16 +342,9 @@ async function main(): Promise<void> {
 
   const compact = await createSession(readFileSync(join(dir, "model.onnx")), settings, "model.onnx");
   const skl = await createSession(readFileSync(sklOnnx), settings, sklOnnx);
-  // The same graph with two intra-op threads: what more cores buy at large batches.
-  const compact2 = await createSession(
-    readFileSync(join(dir, "model.onnx")),
-    { ...settings, intraOpThreads: 2 },
-    "model.onnx",
-  );
   const sklInput = skl.inputNames[0]!;
   const engineCall = (start: number, n: number) => model.scoreBatch(rows.slice(start, start + n));
   const compactCall = bareRunner(compact, "features", ["score"], flat, width);
-  const compact2Call = bareRunner(compact2, "features", ["score"], flat, width);
   const sklCall = bareRunner(skl, sklInput, [...skl.outputNames], flat, width);
 
   const throughput: Record<
@@ -364,8 +353,7 @@ async function main(): Promise<void> {
   > = {};
   const variants: Variant[] = [
     { name: "engine", call: engineCall, watchLoop: true },
-    { name: "compact", call: compactCall, watchLoop: true },
-    { name: "compact-2t", call: compact2Call, watchLoop: false },
+    { name: "compact", call: compactCall, watchLoop: false },
     { name: "skl2onnx", call: sklCall, watchLoop: true },
   ];
   for (const b of SIZES) {
@@ -409,7 +397,7 @@ async function main(): Promise<void> {
   let leaves = 0;
   forest.left.forEach((l) => (leaves += l === -1 ? 1 : 0));
 
-  await Promise.all([model.close(), compact.release(), compact2.release(), skl.release()]);
+  await Promise.all([model.close(), compact.release(), skl.release()]);
 
   // ---- report
   const ratio = (a: number, b: number) => a / b;
@@ -436,13 +424,13 @@ async function main(): Promise<void> {
     x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines: string[] = [];
   lines.push(
-    `\nScoring engine — model ${card.version}, ${forest.nTrees} trees, ${leaves} leaves, max depth ${forest.maxDepth}; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}; session ${JSON.stringify(settings)}`,
+    `\nScoring engine — model ${card.version}, ${forest.nTrees} trees, ${leaves} leaves, max depth ${forest.maxDepth}; ${cpus().length} CPUs; session ${JSON.stringify(settings)}`,
   );
   lines.push(
     `parity on ${rows.length} rows: engine vs scikit-learn max |diff| ${maxDiff.toExponential(2)}, prediction mismatches ${mismatches}; refit vs model folder ${sk.refit_vs_model_folder_max_abs_diff.toExponential(2)}\n`,
   );
   lines.push("rows/s          " + SIZES.map((b) => `batch ${b}`.padStart(14)).join(""));
-  for (const k of ["engine", "compact", "compact-2t", "skl2onnx", "sklearn"])
+  for (const k of ["engine", "compact", "skl2onnx", "sklearn"])
     lines.push(k.padEnd(16) + SIZES.map((b) => fmt(rowsOf(b, k)).padStart(14)).join(""));
   lines.push(
     "engine/sklearn  " +
@@ -452,16 +440,18 @@ async function main(): Promise<void> {
     "engine/skl2onnx " +
       SIZES.map((b) => `${fmt(ratio(rowsOf(b, "engine"), rowsOf(b, "skl2onnx")), 1)}x`.padStart(14)).join(""),
   );
-  lines.push(`\nevent loop (ms; the engine splits calls at ${loadOptions.maxBatchSize} rows)`);
-  lines.push(" ".repeat(18) + SIZES.map((b) => `batch ${b}`.padStart(14)).join(""));
+  lines.push("\nevent loop (ms) " + SIZES.map((b) => `batch ${b}`.padStart(14)).join(""));
   const tp = (b: number, k: string) => throughput[b]![k] as Throughput;
-  const row = (label: string, f: (b: number) => number) =>
-    lines.push(label.padEnd(18) + SIZES.map((b) => fmt(f(b), 3).padStart(14)).join(""));
-  for (const k of ["engine", "compact", "skl2onnx"]) {
-    row(`${k} call p99`, (b) => tp(b, k).callMs.p99);
-    row(`  loop p99`, (b) => tp(b, k).loopDelayMs!.p99);
-    row(`  loop max`, (b) => tp(b, k).loopDelayMs!.max);
-  }
+  lines.push("engine call p99 " + SIZES.map((b) => fmt(tp(b, "engine").callMs.p99, 3).padStart(14)).join(""));
+  lines.push(
+    "loop delay p99  " + SIZES.map((b) => fmt(tp(b, "engine").loopDelayMs!.p99, 3).padStart(14)).join(""),
+  );
+  lines.push(
+    "loop delay max  " + SIZES.map((b) => fmt(tp(b, "engine").loopDelayMs!.max, 3).padStart(14)).join(""),
+  );
+  lines.push(
+    "skl2onnx max    " + SIZES.map((b) => fmt(tp(b, "skl2onnx").loopDelayMs!.max, 3).padStart(14)).join(""),
+  );
   lines.push("\nsingle row (us)          p50          p99    vs sklearn p50");
   for (const [k, v] of Object.entries(single)) {
     lines.push(
@@ -487,7 +477,7 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       cpu: cpus()[0]?.model,
       node: process.version,
-      loadavg: loadavg(),
+      loadavg: (await import("node:os")).loadavg(),
     },
     model: {
       dir: dir.replace(REPO, ""),
@@ -498,7 +488,6 @@ async function main(): Promise<void> {
       skl2onnx: sklOnnx.replace(REPO, ""),
     },
     settings,
-    maxBatchSize: loadOptions.maxBatchSize,
     seconds_per_measurement: SECONDS,
     parity: {
       rows: rows.length,

@@ -94,4 +94,31 @@ describe("att demo", () => {
       await admin.disconnect();
     }
   }, 240_000);
+
+  it("stops on Ctrl-C: the traffic ends, the last findings arrive, every process it started exits, and the summary is printed", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "demo", "--json"], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const trafficSeen = new Promise<void>((resolve) =>
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (/\[demo [0-9:]+\] sending .*sent [1-9]/.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await Promise.race([trafficSeen, exited]);
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain("SIGINT: stopping the demo");
+    const report = JSON.parse(stdout.trim().split("\n").pop()!) as DemoReport;
+    expect(report.sent.total).toBeGreaterThan(0);
+    expect(report.findings.missing).toBe(0);
+    for (const p of report.processes) expect(alive(p.pid), `${p.name} (pid ${p.pid})`).toBe(false);
+    expect(processesMentioning(`att.demo.${report.runId}.`)).toEqual([]);
+  }, 240_000);
 });
