@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConsistency } from "../deploy/k8s/consistency.js";
 import { KustomizeError, renderKustomization, type K8sObject } from "../deploy/k8s/kustomize.js";
@@ -8,6 +10,10 @@ import { createManifestValidator, type ManifestValidator } from "../deploy/k8s/v
 import { sections, type Section } from "../src/kernel/config/index.js";
 
 const BASE = resolve("deploy/k8s/base");
+/** A real kustomize binary, when one is installed (KUSTOMIZE=path or on PATH), to cross-check the renderer. */
+const KUSTOMIZE =
+  process.env.KUSTOMIZE ??
+  (spawnSync("sh", ["-c", "command -v kustomize"], { encoding: "utf8" }).stdout.trim() || undefined);
 const OVERLAY = resolve("deploy/k8s/overlays/example");
 
 let validator: ManifestValidator;
@@ -257,5 +263,30 @@ describe("deploy/k8s manifests", () => {
     const named = new Set(readFileSync("docs/deploy.md", "utf8").match(/\bATT_[A-Z0-9_]+\b/g) ?? []);
     expect(named.size).toBeGreaterThan(10);
     expect([...named].filter((n) => !known.has(n))).toEqual([]);
+  });
+});
+
+describe.skipIf(!KUSTOMIZE)("the renderer against a real kustomize binary", () => {
+  it("renders the base and the example overlay exactly as `kustomize build` does", () => {
+    const sortKeys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(sortKeys)
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.keys(v)
+                .sort()
+                .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+            )
+          : v;
+    const byId = (docs: unknown[]) =>
+      Object.fromEntries(
+        docs.map((d) => [`${(d as K8sObject).kind}/${(d as K8sObject).metadata.name}`, sortKeys(d)]),
+      );
+    for (const dir of [BASE, OVERLAY]) {
+      const r = spawnSync(KUSTOMIZE!, ["build", dir], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const real = parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown);
+      expect(byId(renderKustomization(dir))).toEqual(byId(real));
+    }
   });
 });
