@@ -22,9 +22,11 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # ---- build: dev dependencies, TypeScript -> dist/ --------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# .npmrc carries onnxruntime-node-install=skip: its install script would otherwise download CUDA.
+# onnxruntime-node's install script would download CUDA libraries: .npmrc carries
+# onnxruntime-node-install=skip, and the variable says it again for npm versions that stop
+# passing unknown .npmrc keys to scripts (npm 11 warns that it will).
 COPY package.json package-lock.json .npmrc ./
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -34,7 +36,7 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
 COPY scripts/prune-runtime.sh ./scripts/prune-runtime.sh
 RUN sh scripts/prune-runtime.sh && rm -rf scripts
 COPY --from=build /src/dist ./dist

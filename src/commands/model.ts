@@ -5,18 +5,11 @@ interface Common {
   json?: boolean;
 }
 
-const defined = (o: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-
-/** The configuration with flag overrides (validated like the env vars). */
-async function config(model: Record<string, unknown>, score: Record<string, unknown> = {}) {
-  const { loadConfig } = await import("../kernel/config/index.js");
-  return loadConfig(process.env, { model: defined(model), score: defined(score) });
-}
-
-/** The `model` configuration section with flag overrides. */
+/** The `model` configuration section with flag overrides (validated like the env vars). */
 async function modelConfig(overrides: Record<string, unknown>) {
-  return (await config(overrides)).model;
+  const { loadConfig } = await import("../kernel/config/index.js");
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return loadConfig(process.env, { model: defined }).model;
 }
 
 const PASS_THROUGH =
@@ -77,7 +70,7 @@ export function define(program: Command): void {
       "model folder or registry version (default: ATT_MODEL_DIR / ATT_MODEL_VERSION / DEFAULT)",
     )
     .option("--explain", "add each row's top TreeSHAP attributions")
-    .option("--top-k <n>", "attributions per row with --explain (ATT_SCORE_EXPLAIN_TOP_K)")
+    .option("--top-k <n>", "attributions per row with --explain (ATT_MODEL_EXPLAIN_TOP_K)")
     .option("--threshold <score>", "anomaly threshold instead of the card's (ATT_MODEL_THRESHOLD)")
     .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
     .action(
@@ -90,11 +83,11 @@ export function define(program: Command): void {
           threshold?: string;
         },
       ) => {
-        const all = await config(
-          { registry: opts.registry, threshold: opts.threshold },
-          { explainTopK: opts.topK },
-        );
-        const c = all.model;
+        const c = await modelConfig({
+          registry: opts.registry,
+          explainTopK: opts.topK,
+          threshold: opts.threshold,
+        });
         const { scoreCsv, resolveTarget } = await import("../score/model/cli/index.js");
         const { modelSettingsFromConfig } = await import("../score/model/index.js");
         const dir = resolveTarget(opts.model ?? c.dir ?? c.version, c.registry);
@@ -104,7 +97,7 @@ export function define(program: Command): void {
             dir,
             input: opts.input,
             explain: Boolean(opts.explain),
-            topK: all.score.explainTopK,
+            topK: c.explainTopK,
             maxBatchSize: c.maxBatchSize,
             load,
           },
