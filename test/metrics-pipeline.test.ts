@@ -129,9 +129,14 @@ describe("/metrics after a pipeline run", () => {
         .sort(),
     ).toEqual(["0", "1"]);
 
-    const ratio = sum(m, "att_enrich_cache_hit_ratio");
-    expect(ratio).toBeGreaterThan(0);
-    expect(ratio).toBeLessThanOrEqual(1);
+    // One ratio per cache (memory, redis); the seeded Redis cache answers the lookups.
+    const ratios = m.filter((x) => x.name === "att_enrich_cache_hit_ratio");
+    expect(ratios.map((r) => r.labels.cache).sort()).toEqual(["memory", "redis"]);
+    for (const r of ratios) {
+      expect(r.value).toBeGreaterThanOrEqual(0);
+      expect(r.value).toBeLessThanOrEqual(1);
+    }
+    expect(ratios.find((r) => r.labels.cache === "redis")!.value).toBeGreaterThan(0);
     expect(has(m, "att_enrich_cache_lookups_total")).toBe(true);
 
     expect(sum(m, "att_drift_windows_total")).toBe(Math.floor(scored.length / 100));
