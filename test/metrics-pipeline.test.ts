@@ -205,6 +205,9 @@ describe("/metrics after a pipeline run", () => {
       .poll(async () => sum(await scrape(1), "att_score_findings_total"), { timeout: 15_000 })
       .toBe(tokenTxs);
 
+    await expect
+      .poll(async () => sum(await scrape(0), "att_ingest_blocks_published_total"), { timeout: 15_000 })
+      .toBe(head);
     const im = await scrape(0);
     expect(sum(im, "att_ingest_transactions_published_total")).toBe(tokenTxs);
     expect(sum(im, "att_ingest_transfers_published_total")).toBe(tokenTxs);
