@@ -44,7 +44,7 @@ function areaOf(url: string, fn: string): string {
   const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
   if (pkg) return `node_modules/${pkg[1]}`;
   if (u.startsWith("node:")) return u.split("/")[0]!.replace(/^node:internal.*/, "node:internal");
-  const src = /^(src\/[^/]+(?:\/[^/]+)?)\//.exec(u);
+  const src = /^((?:src|dist)\/[^/]+)\//.exec(u);
   return src ? src[1]! : u;
 }
 

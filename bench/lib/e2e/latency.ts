@@ -2,7 +2,10 @@ import type { Kafka, Producer } from "kafkajs";
 import type { TokenTransferTx } from "../../../src/contracts/token-transfer-tx.js";
 import { uniqueName } from "../kafka.js";
 import type { Progress } from "../progress.js";
+import type { RssSampler } from "../rss.js";
 import { sleep, summarize, type Summary } from "../stats.js";
+import { freePort, scrapeBatchBreakdown, type BatchBreakdown } from "./metrics.js";
+import { JOINED, spawnScorer, type ScorerOptions, type ScorerTarget } from "./scorers.js";
 
 export interface LatencyResult {
   rate: number;
@@ -115,4 +118,32 @@ export async function steadyLatency(o: {
     ms: summarize(latencies),
     warmup: { sent: sent - sentMeasured, ms: summarize(warm) },
   };
+}
+
+/** One `att score` joined to a fresh group on the latency topics, then `steadyLatency` through it. */
+export async function latencyPhase(o: {
+  kafka: Kafka;
+  producer: Producer;
+  target: ScorerTarget;
+  txs: TokenTransferTx[];
+  rate: number;
+  seconds: number;
+  warmupS: number;
+  scorer: ScorerOptions;
+  rss: RssSampler;
+  progress: Progress;
+}): Promise<{ latency: LatencyResult; batches: BatchBreakdown | undefined; peakRssMiB: number }> {
+  const metricsPort = await freePort();
+  const scorer = spawnScorer("e2e-score-latency", o.target, { ...o.scorer, metricsPort });
+  o.rss.watch(scorer.pid, "e2e-score-latency");
+  try {
+    await scorer.waitFor(JOINED, 180_000);
+    const latency = await steadyLatency({ ...o, transfers: o.target.transfers, findings: o.target.findings });
+    const batches = await scrapeBatchBreakdown(metricsPort);
+    o.rss.unwatch(scorer.pid);
+    const peakRssMiB = o.rss.peaks().find((p) => p.pid === scorer.pid)?.peakMiB ?? Number.NaN;
+    return { latency, batches, peakRssMiB };
+  } finally {
+    await scorer.stop("SIGTERM", 30_000);
+  }
 }

@@ -42,6 +42,8 @@ export interface ScorerOptions {
   cpuProfDir?: string;
   /** Serve the scorer's /metrics on 127.0.0.1:<port> (0 = no server). */
   metricsPort?: number;
+  /** Extra variables (a tuning variant: ATT_SCORE_BATCH_MAX=…). */
+  env?: Record<string, string>;
 }
 
 export function spawnScorer(name: string, target: ScorerTarget, o: ScorerOptions): Child {
@@ -54,6 +56,7 @@ export function spawnScorer(name: string, target: ScorerTarget, o: ScorerOptions
   return track(
     spawnChild(name, process.execPath, [...nodeArgs, ...cli, "score"], {
       env: {
+        ...o.env,
         ...scorerEnv(target),
         ATT_METRICS_PORT: String(o.metricsPort ?? 0),
         ATT_METRICS_HOST: "127.0.0.1",
