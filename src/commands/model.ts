@@ -5,11 +5,18 @@ interface Common {
   json?: boolean;
 }
 
-/** The `model` configuration section with flag overrides (validated like the env vars). */
-async function modelConfig(overrides: Record<string, unknown>) {
+const defined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** The configuration with flag overrides (validated like the env vars). */
+async function config(model: Record<string, unknown>, score: Record<string, unknown> = {}) {
   const { loadConfig } = await import("../kernel/config/index.js");
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return loadConfig(process.env, { model: defined }).model;
+  return loadConfig(process.env, { model: defined(model), score: defined(score) });
+}
+
+/** The `model` configuration section with flag overrides. */
+async function modelConfig(overrides: Record<string, unknown>) {
+  return (await config(overrides)).model;
 }
 
 const PASS_THROUGH =
@@ -70,7 +77,7 @@ export function define(program: Command): void {
       "model folder or registry version (default: ATT_MODEL_DIR / ATT_MODEL_VERSION / DEFAULT)",
     )
     .option("--explain", "add each row's top TreeSHAP attributions")
-    .option("--top-k <n>", "attributions per row with --explain (ATT_MODEL_EXPLAIN_TOP_K)")
+    .option("--top-k <n>", "attributions per row with --explain (ATT_SCORE_EXPLAIN_TOP_K)")
     .option("--threshold <score>", "anomaly threshold instead of the card's (ATT_MODEL_THRESHOLD)")
     .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
     .action(
@@ -83,11 +90,11 @@ export function define(program: Command): void {
           threshold?: string;
         },
       ) => {
-        const c = await modelConfig({
-          registry: opts.registry,
-          explainTopK: opts.topK,
-          threshold: opts.threshold,
-        });
+        const all = await config(
+          { registry: opts.registry, threshold: opts.threshold },
+          { explainTopK: opts.topK },
+        );
+        const c = all.model;
         const { scoreCsv, resolveTarget } = await import("../score/model/cli/index.js");
         const { modelSettingsFromConfig } = await import("../score/model/index.js");
         const dir = resolveTarget(opts.model ?? c.dir ?? c.version, c.registry);
@@ -97,8 +104,7 @@ export function define(program: Command): void {
             dir,
             input: opts.input,
             explain: Boolean(opts.explain),
-            topK: c.explainTopK,
-            maxBatchSize: c.maxBatchSize,
+            topK: all.score.explainTopK,
             load,
           },
           (line) => process.stdout.write(line + "\n"),

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { ValidationError } from "../../../kernel/errors.js";
-import { createBatchScorer } from "../batch-scorer.js";
 import { readFeatureRows } from "../csv.js";
 import type { Attribution } from "../explain.js";
 import { loadModel, type LoadModelOptions } from "../load.js";
@@ -10,7 +9,6 @@ export interface ScoreCsvOptions {
   input: string;
   explain: boolean;
   topK: number;
-  maxBatchSize: number;
   load?: LoadModelOptions;
 }
 
@@ -40,11 +38,10 @@ export async function scoreCsv(
     throw new ValidationError(`Cannot read ${opts.input}.`, { code: "ATT_CSV_INVALID", cause: err });
   }
   const model = await loadModel(opts.dir, { requireKnownFeatures: false, ...opts.load });
-  const scorer = createBatchScorer(model, { maxBatchSize: opts.maxBatchSize, maxWaitMs: 0 });
   try {
     const rows = readFeatureRows(text, model.features, opts.input);
     const scorable = rows.filter((r) => r.problems.length === 0);
-    const outcomes = await scorer.scoreMany(scorable.map((r) => r.values));
+    const outcomes = await model.scoreBatch(scorable.map((r) => r.values));
     const byRow = new Map(scorable.map((r, i) => [r.row, outcomes[i]!]));
     let scored = 0;
     for (const r of rows) {
@@ -66,7 +63,6 @@ export async function scoreCsv(
     }
     return { scored, invalid: rows.length - scored };
   } finally {
-    await scorer.close();
     await model.close();
   }
 }
