@@ -1,0 +1,65 @@
+import type { TokenTransferTx } from "../contracts/token-transfer-tx.js";
+import type { Kafka } from "../kernel/kafka.js";
+import type { Logger } from "../kernel/logger.js";
+import type { BlockSource } from "./block-source.js";
+import { makeCheckpoint } from "./checkpoint.js";
+import type { HeadTrigger } from "./heads.js";
+import type { Journal } from "./journal.js";
+import type { Lease } from "./lease.js";
+import type { IngestMetrics } from "./metrics.js";
+import type { IngesterOptions } from "./options.js";
+import type { Publisher } from "./publisher.js";
+import type { PublishedBlock } from "./types.js";
+
+/** What the ingester exposes about the active session (readiness, metrics, tests). */
+export interface SessionStatus {
+  head: number | undefined;
+  published: { number: number; hash: string } | undefined;
+  caughtUp: boolean;
+}
+
+export interface SessionDeps {
+  options: IngesterOptions;
+  chainId: number;
+  confirmations: number;
+  fencingToken: number;
+  kafka: Kafka;
+  source: BlockSource;
+  trigger: HeadTrigger;
+  journal: Journal;
+  lease: Lease;
+  logger: Logger;
+  metrics: IngestMetrics;
+  status: SessionStatus;
+  /** `--from-block`, consumed by the first commit of this process. */
+  start: { fromBlock: number | undefined };
+  progressStream?: NodeJS.WriteStream;
+}
+
+export interface State {
+  /** Next block to publish; undefined until the first head decides it (no checkpoint). */
+  next: number | undefined;
+  /** Published blocks, ascending, at most options.recentBlocks. */
+  recent: PublishedBlock[];
+}
+
+/** Commits messages with the checkpoint of `recent`; updates status and metrics. */
+export async function commit(
+  d: SessionDeps,
+  publisher: Publisher,
+  messages: TokenTransferTx[],
+  recent: PublishedBlock[],
+) {
+  const checkpoint = makeCheckpoint(d.chainId, recent, d.fencingToken);
+  try {
+    await publisher.commit(messages, checkpoint, () => d.lease.assertHeld());
+  } catch (err) {
+    d.metrics.kafkaTransactions.inc({ result: "aborted" });
+    d.metrics.blockFailures.inc({ stage: "publish" });
+    throw err;
+  }
+  d.metrics.kafkaTransactions.inc({ result: "committed" });
+  d.start.fromBlock = undefined;
+  d.status.published = { number: checkpoint.blockNumber, hash: checkpoint.blockHash };
+  d.metrics.publishedBlock.set(checkpoint.blockNumber);
+}
