@@ -2,8 +2,8 @@ import { bool, int, num, oneOf, optional, str } from "./option.js";
 
 /**
  * The scoring model: which folder to load, how onnxruntime runs it, how rows are batched and
- * how many features an explanation names. Read by `att score`, `att tx`, `att replay` and
- * `att model`.
+ * where the Python tooling lives. Read by `att score`, `att tx`, `att replay` and `att model`.
+ * (How many features an explanation names is the score stage's ATT_SCORE_EXPLAIN_TOP_K.)
  */
 export const modelOptions = {
   registry: str(
@@ -70,10 +70,6 @@ export const modelOptions = {
     "How long a single-row score request waits for others to share its model call.",
     { min: 0, max: 10_000 },
   ),
-  explainTopK: int("ATT_MODEL_EXPLAIN_TOP_K", 5, "Features named in an anomalous finding's explanation.", {
-    min: 0,
-    max: 1_000,
-  }),
   toolsDir: str(
     "ATT_MODEL_TOOLS_DIR",
     "model-tools",

@@ -21,7 +21,6 @@ export function modelSettingsFromConfig(c: Config["model"]): {
         allowSpinning: c.allowSpinning,
       },
       threshold: c.threshold,
-      explainTopK: c.explainTopK,
       maxBatchSize: c.maxBatchSize,
     },
     batch: { maxBatchSize: c.maxBatchSize, maxWaitMs: c.maxWaitMs },

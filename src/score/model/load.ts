@@ -18,7 +18,7 @@ export interface LoadModelOptions {
   session?: Partial<SessionSettings>;
   /** Overrides the card's threshold (ATT_MODEL_THRESHOLD). */
   threshold?: number;
-  /** Default top-k of `model.explain()` (ATT_MODEL_EXPLAIN_TOP_K). */
+  /** Default top-k of `model.explain(row)` (default 5). */
   explainTopK?: number;
   /** Most rows per onnxruntime call (ATT_MODEL_MAX_BATCH_SIZE, default 512); bigger batches are split. */
   maxBatchSize?: number;

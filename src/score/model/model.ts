@@ -86,9 +86,7 @@ export function createModel(parts: ModelParts): Model {
     }
     for (let j = 0; j < width; j++) {
       if (!Number.isFinite(row[j]!)) {
-        const bad = features
-          .filter((_, k) => !Number.isFinite(row[k]!))
-          .map((f) => `${f}=${row[features.indexOf(f)]}`);
+        const bad = features.flatMap((f, k) => (Number.isFinite(row[k]!) ? [] : [`${f}=${row[k]}`]));
         return modelError(
           MODEL_ERROR_CODES.invalidInput,
           `Row cannot be scored: ${bad.length} feature value${bad.length > 1 ? "s are" : " is"} not finite.`,
