@@ -6,6 +6,8 @@ import type { ScoreMetrics } from "./metrics.js";
 import type { BatchProcessor, InputMessage } from "./processor.js";
 import { openPartitionSink, type PartitionSink } from "./transactional-sink.js";
 
+const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
 export interface ScoreConsumerOptions {
   kafka: Kafka;
   logger: Logger;
@@ -138,8 +140,15 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
                 o.signal,
               );
               const last = chunk[chunk.length - 1]!;
+              // After the batch's last chunk, commit past trailing transaction markers and aborted
+              // records too (batch.lastOffset() counts them), so a caught-up group shows lag 0
+              // behind a transactional producer such as `att ingest`.
+              const isFinalChunk = i + o.batchMaxSize >= messages.length;
+              const next = isFinalChunk
+                ? maxBig(BigInt(last.offset), BigInt(batch.lastOffset())) + 1n
+                : BigInt(last.offset) + 1n;
               const t0 = performance.now();
-              await sink.commit(out.records, BigInt(last.offset) + 1n);
+              await sink.commit(out.records, next);
               const committedAt = Date.now();
               o.metrics.commitSeconds.observe((performance.now() - t0) / 1000);
               resolveOffset(last.offset);

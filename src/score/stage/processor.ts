@@ -44,10 +44,17 @@ export interface BatchOutcome {
  * `att-retraction: reorg`. On a compacted findings topic the finding disappears; a stream reader
  * sees the null value and drops what it kept for that key.
  */
+/** What the processor needs from the drift monitor (src/monitor/drift.ts). */
+export interface DriftPort {
+  observe(scores: ArrayLike<number>, featureRows?: Float32Array, n?: number): void;
+  takeFindings(): Finding[];
+}
+
 export function createBatchProcessor(deps: {
   features: FeaturePort;
   model: ModelPort;
   config: ProcessorConfig;
+  drift?: DriftPort | undefined;
 }) {
   const { features, model, config } = deps;
   const modelInfo = { version: model.version, threshold: model.threshold };
@@ -124,6 +131,12 @@ export function createBatchProcessor(deps: {
     const t1 = performance.now();
     const scores: ArrayLike<number> = validIdx.length ? await model.scoreRows(rows, validIdx.length) : [];
     const modelSec = (performance.now() - t1) / 1000;
+    // A MODEL-DRIFT finding is committed in the same transaction as the batch that closed its window.
+    if (deps.drift && validIdx.length > 0) {
+      deps.drift.observe(scores, rows, validIdx.length);
+      for (const f of deps.drift.takeFindings())
+        records.push(...routeFinding(f, config.routing, serializeFinding(f)));
+    }
     const perTxModelSec = validIdx.length ? modelSec / validIdx.length : 0;
 
     const scoreOf = new Map<number, number>();

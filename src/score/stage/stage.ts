@@ -4,6 +4,7 @@ import type { Config } from "../../kernel/config/index.js";
 import { createKafka, ensureTopics, standardTopics } from "../../kernel/kafka.js";
 import type { Logger } from "../../kernel/logger.js";
 import { checkRedisPolicy, createRedis } from "../../kernel/redis.js";
+import { createDriftMonitorFromConfig } from "../../monitor/drift.js";
 import { loadConfiguredModel, type Model } from "../model/index.js";
 import { createScoreConsumer } from "./consumer.js";
 import { createScoreMetrics, registerLagGauge } from "./metrics.js";
@@ -67,7 +68,16 @@ export async function createScoreStage(deps: {
   ]);
 
   const metrics = createScoreMetrics(registry, { threshold: model.threshold });
+  const drift = createDriftMonitorFromConfig(config, {
+    card: model.card,
+    registry,
+    logger,
+    threshold: model.threshold,
+    chainId: config.chain.chainId,
+    scope: config.score.groupId,
+  });
   const processBatch = createBatchProcessor({
+    drift,
     features: featurePort(enricher, model),
     model: modelPort(model),
     config: {
