@@ -45,6 +45,7 @@ function labelOf(p: PeakRss, spec: BenchSpec): string | undefined {
   if (/(^|\/)(npm|npx)( |$)|npm-cli\.js|npx-cli\.js|npm exec/.test(c)) return undefined;
   if (/node_modules\/\.bin\/tsx |tsx\/dist\/cli\.m?js/.test(c)) return undefined;
   if (/^(\/bin\/)?(ba)?sh /.test(c)) return undefined;
+  if (/esbuild/.test(c)) return undefined; // tsx's transpiler service
   if (/(src\/cli\.ts|dist\/cli\.js) score/.test(c)) return "att score";
   if (/(src\/cli\.ts|dist\/cli\.js) (\w+)/.test(c))
     return `att ${/(src\/cli\.ts|dist\/cli\.js) (\w+)/.exec(c)![2]}`;
