@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
@@ -25,12 +26,27 @@ export function readDefaultVersion(registry: string): string | undefined {
   return name;
 }
 
+/** The registry that ships with the package (`<package>/models/registry`), from src/ or dist/. */
+export const BUNDLED_REGISTRY = fileURLToPath(new URL("../../../models/registry", import.meta.url));
+
+/**
+ * `registry` as an absolute path. The default relative `models/registry` falls back to the
+ * package's own copy when the working directory has none, so an installed `att` (npm or the
+ * image) finds its bundled models from any folder.
+ */
+export function resolveRegistry(registry: string): string {
+  const abs = resolve(registry);
+  if (!existsSync(abs) && registry.replace(/\/$/, "") === "models/registry" && existsSync(BUNDLED_REGISTRY))
+    return BUNDLED_REGISTRY;
+  return abs;
+}
+
 /**
  * The folder of model `version` in `registry`, or of the registry's DEFAULT when no version is
  * given. Throws ATT_MODEL_NOT_FOUND listing the versions that do exist.
  */
 export function resolveModelDir(registry: string, version?: string): string {
-  registry = resolve(registry);
+  registry = resolveRegistry(registry);
   const name = version ?? readDefaultVersion(registry);
   const available = listVersions(registry);
   if (name === undefined) {

@@ -1,7 +1,7 @@
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { errorCode } from "../../../kernel/errors.js";
 import { readCard } from "../load.js";
-import { listVersions, readDefaultVersion } from "../registry.js";
+import { listVersions, readDefaultVersion, resolveRegistry } from "../registry.js";
 
 export interface ListedModel {
   name: string;
@@ -19,7 +19,7 @@ export interface ListedModel {
 export async function listModels(
   registry: string,
 ): Promise<{ registry: string; default?: string; models: ListedModel[] }> {
-  registry = resolve(registry);
+  registry = resolveRegistry(registry);
   const def = readDefaultVersion(registry);
   const models: ListedModel[] = [];
   for (const name of listVersions(registry)) {
