@@ -12,7 +12,7 @@
  * Batcher.mintMany over 3 tokens (3 ERC-20 transfers per transaction).
  *
  * Reproduce (needs Kafka and Redis from deploy/local/stack.sh):
- *   npx tsx bench/ingest-backfill.ts [--quick] [--blocks 3000] [--txs 2] [--concurrency 8]
+ *   npx tsx bench/ingest-backfill.ts [--quick] [--blocks 3000] [--txs 2] [--concurrency 8] [--per-txn 50] [--in-flight 64]
  * (--quick: 300 blocks; `npm run bench` runs it as part of the suite)
  * Prints a table and writes bench/results/ingest-backfill.json.
  */
@@ -38,6 +38,8 @@ const QUICK = process.argv.includes("--quick");
 const BLOCKS = arg("blocks", QUICK ? 300 : 3000);
 const TXS = arg("txs", 2);
 const CONCURRENCY = arg("concurrency", 8);
+const PER_TXN = arg("per-txn", 50);
+const IN_FLIGHT = arg("in-flight", 64);
 const TRANSFERS_PER_TX = 3;
 const BROKERS = (process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -149,7 +151,7 @@ try {
       transactionalId: `bench-ingest-${suffix}`,
       redisPrefix: `attbench-${suffix}`,
       fetchConcurrency: CONCURRENCY,
-      maxBlocksInFlight: 64,
+      maxBlocksInFlight: IN_FLIGHT,
       receiptConcurrency: 8,
       maxBlocksPerTransaction,
       pollIntervalMs: 500,
@@ -203,12 +205,16 @@ try {
     return { seconds, txs, transfers };
   }
 
-  const ingest = await runIngest("ingest", 50);
+  const ingest = await runIngest("ingest", PER_TXN);
   const ingestTxn1 = await runIngest("ingest-txn1", 1);
 
   const rows = [
     { variant: "baseline (raw fetch, no Kafka)", seconds: baselineS, transfers: expectedTransfers },
-    { variant: "ingest (<=50 blocks / Kafka txn)", seconds: ingest.seconds, transfers: ingest.transfers },
+    {
+      variant: `ingest (<=${PER_TXN} blocks / Kafka txn)`,
+      seconds: ingest.seconds,
+      transfers: ingest.transfers,
+    },
     { variant: "ingest (1 block / Kafka txn)", seconds: ingestTxn1.seconds, transfers: ingestTxn1.transfers },
   ].map((r) => ({
     ...r,
@@ -266,6 +272,7 @@ try {
         notes: [
           "baseline = eth_getBlockByNumber(full) + eth_getBlockReceipts per block at the same concurrency, no extraction, no Kafka",
           "the ingest variants include extraction, the Redis journal and Kafka transactions with the checkpoint; times include start-up (lease, producer init)",
+          "where the time goes (1,500-block run, instrumented): ~60 % in Kafka commits (one transaction at a time per producer), ~13 % waiting for fetches; --per-txn 200 --in-flight 256 raised the ratio from 0.55 to 0.63",
         ],
         details: { rows, baselineReceiptsFetched: baselineReceipts },
       },
