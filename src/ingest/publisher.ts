@@ -97,12 +97,18 @@ export async function openPublisher(opts: {
         // Several produce requests inside the one transaction, each under MAX_REQUEST_BYTES:
         // kafkajs puts a request's messages for one partition into one record batch, and the
         // broker refuses batches above message.max.bytes (1 MiB by default).
-        for (const chunk of chunkBySize(messages)) {
+        // The checkpoint rides with the last chunk: one produce request fewer per commit.
+        const chunks = [...chunkBySize(messages)];
+        const last = chunks.pop() ?? [];
+        for (const chunk of chunks) {
           await txn.send({ topic: opts.topicTransfers, messages: chunk, acks: -1 });
         }
-        await txn.send({
+        const cp = {
           topic: opts.topicCheckpoint,
           messages: [{ key: key(checkpoint), value: encodeCheckpoint(checkpoint) }],
+        };
+        await txn.sendBatch({
+          topicMessages: last.length > 0 ? [{ topic: opts.topicTransfers, messages: last }, cp] : [cp],
           acks: -1,
         });
         beforeCommit?.();
