@@ -3,6 +3,7 @@ import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { makeCheckpoint, readCheckpoint } from "../src/ingest/checkpoint.js";
 import { openPublisher } from "../src/ingest/publisher.js";
 import { createLogger } from "../src/kernel/logger.js";
+import { connectedProducer } from "./helpers/kafka.js";
 import { ingestTopics, kafka, readAllCommitted } from "./ingest-harness.js";
 
 const word = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
@@ -61,5 +62,29 @@ describe("the ingest publisher", () => {
       logger,
     });
     expect(read).toEqual(cp);
+  });
+});
+
+describe("the ingest checkpoint", () => {
+  it("refuses to resume from a corrupt latest record, even when an older one is valid, and says how to fix it", async () => {
+    const t = await ingestTopics();
+    const logger = createLogger({ level: "silent" });
+    const producer = await connectedProducer();
+    const good = makeCheckpoint(31337, [{ number: 9, hash: word(9), txCount: 1, observedAt: 1 }], 1);
+    await producer.send({
+      topic: t.checkpoint,
+      messages: [
+        { key: "31337", value: JSON.stringify(good) },
+        { key: "31337", value: '{"v":1,"chainId":31337,"blockNumber":"ten"}' },
+        { key: "1", value: JSON.stringify({ ...good, chainId: 1 }) },
+      ],
+    });
+    const read = readCheckpoint(kafka, { topic: t.checkpoint, chainId: 31337, timeoutMs: 20_000, logger });
+    await expect(read).rejects.toMatchObject({ code: "ATT_INGEST_CHECKPOINT_INVALID" });
+    await expect(read).rejects.toThrow(/--from-block/);
+    // Another chain's record in the same topic is unaffected.
+    await expect(
+      readCheckpoint(kafka, { topic: t.checkpoint, chainId: 1, timeoutMs: 20_000, logger }),
+    ).resolves.toEqual({ ...good, chainId: 1 });
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { toValidationError } from "../contracts/token-transfer-tx.js";
-import { UpstreamError } from "../kernel/errors.js";
+import { UpstreamError, ValidationError } from "../kernel/errors.js";
 import type { Kafka } from "../kernel/kafka.js";
 import type { Logger } from "../kernel/logger.js";
 import type { PublishedBlock } from "./types.js";
@@ -163,6 +163,14 @@ export async function readCheckpoint(
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }
-  if (problem) throw problem;
+  if (problem) {
+    throw new ValidationError(`The latest checkpoint of chain ${opts.chainId} in ${opts.topic} is invalid`, {
+      code: "ATT_INGEST_CHECKPOINT_INVALID",
+      cause: problem,
+      details: [
+        "Fix: restart with --from-block <n> (the block after the last one you know was published), or point ATT_INGEST_CHECKPOINT_TOPIC at a fresh topic.",
+      ],
+    });
+  }
   return latest;
 }
