@@ -5,7 +5,7 @@ import { makeCheckpoint } from "../src/ingest/checkpoint.js";
 import { ProducerFencedError } from "../src/ingest/errors.js";
 import { openPublisher } from "../src/ingest/publisher.js";
 import { connectAnvil, deployErc20, type AnyContract } from "./fixtures/contracts/deploy.js";
-import { useAnvil } from "./helpers/anvil.js";
+import { freePort, useAnvil } from "./helpers/anvil.js";
 import { REDIS_URL } from "./helpers/services.js";
 import {
   childEnv,
@@ -49,10 +49,20 @@ describe("att ingest high availability", () => {
       const first = (await signer.provider.getBlockNumber()) + 1;
       const active = spawnIngester({ ...env, ATT_INGEST_FROM_BLOCK: String(first) });
       await active.waitForLog("Ingest lease acquired, active");
-      const standby = spawnIngester(env);
+      const port = await freePort();
+      const standby = spawnIngester({
+        ...env,
+        ATT_METRICS_PORT: String(port),
+        ATT_METRICS_HOST: "127.0.0.1",
+      });
       await standby.waitForLog("Another ingester is active, waiting as standby");
       await send(5);
       await waitForCheckpoint(t, state.lastBlock);
+      // A healthy standby is ready (it can take over); its metrics say which role it has.
+      const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(readyz.status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/att_ingest_role\{role="standby"[^}]*\} 1/);
       expect(standby.logs.some((l) => l.msg === "Ingest lease acquired, active")).toBe(false);
 
       await active.kill("SIGKILL");
