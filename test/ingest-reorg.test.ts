@@ -53,6 +53,10 @@ describe("att ingest across chain reorganisations (anvil_reorg)", () => {
       [canonicalHash, false, C1],
     ]);
     expect(await metricValue(running.registry, "att_ingest_removed_transactions_total")).toBe(0);
+    expect(
+      await metricValue(running.registry, "att_ingest_reorgs_total", { kind: "unconfirmed" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(running.registry, "att_ingest_reorgs_total", { kind: "published" })).toBe(0);
   });
 
   it("beyond the confirmation depth: announces each orphaned transaction removed, then publishes the replacement", async () => {

@@ -15,6 +15,7 @@ import { createHeadObserver } from "./reorg.js";
 import { backoffDelay, withRetry } from "./retry.js";
 import { createHttpRpc } from "./rpc-client.js";
 import { runSession, type SessionStatus } from "./session.js";
+import type { BlockHeader } from "./types.js";
 import { createWsConnection } from "./ws-connection.js";
 
 export interface IngesterDeps {
@@ -168,22 +169,24 @@ export function createIngester(deps: IngesterDeps): Ingester {
         })
       : undefined;
     const observer = createHeadObserver();
+    // Every head seen, pushed over the socket or polled, feeds the reorg observer.
+    const observeHead = (head: BlockHeader) => {
+      const depth = observer.observe(head);
+      if (depth > 0 && (status.published === undefined || head.number > status.published.number)) {
+        metrics.reorgs.inc({ kind: "unconfirmed" });
+        logger.info({
+          msg: "Chain reorganisation within the confirmation depth (nothing published was affected)",
+          depth,
+          block_number: head.number,
+          block_hash: head.hash,
+        });
+      }
+    };
     const trigger = createHeadTrigger({
       ws,
       pollIntervalMs: o.pollIntervalMs,
       headRecheckMs: o.headRecheckMs,
-      onHead: (head) => {
-        const depth = observer.observe(head);
-        if (depth > 0 && (status.published === undefined || head.number > status.published.number)) {
-          metrics.reorgs.inc({ kind: "unconfirmed" });
-          logger.info({
-            msg: "Chain reorganisation within the confirmation depth (nothing published was affected)",
-            depth,
-            block_number: head.number,
-            block_hash: head.hash,
-          });
-        }
-      },
+      onHead: observeHead,
     });
     triggerRef.current = trigger;
     const start = { fromBlock: o.fromBlock };
@@ -220,6 +223,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
                   metrics,
                   status,
                   start,
+                  observeHead,
                   ...(deps.progressStream ? { progressStream: deps.progressStream } : {}),
                 },
                 active,

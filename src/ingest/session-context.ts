@@ -9,7 +9,7 @@ import type { Lease } from "./lease.js";
 import type { IngestMetrics } from "./metrics.js";
 import type { IngesterOptions } from "./options.js";
 import type { Publisher } from "./publisher.js";
-import type { PublishedBlock } from "./types.js";
+import type { BlockHeader, PublishedBlock } from "./types.js";
 
 /** What the ingester exposes about the active session (readiness, metrics, tests). */
 export interface SessionStatus {
@@ -33,6 +33,8 @@ export interface SessionDeps {
   status: SessionStatus;
   /** `--from-block`, consumed by the first commit of this process. */
   start: { fromBlock: number | undefined };
+  /** Called with every head the session reads (reorg observation within the depth). */
+  observeHead?: (head: BlockHeader) => void;
   progressStream?: NodeJS.WriteStream;
 }
 

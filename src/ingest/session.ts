@@ -81,6 +81,7 @@ async function follow(
     let published = false;
     try {
       const head = await d.source.latestHeader(signal);
+      d.observeHead?.(head);
       d.status.head = head.number;
       d.metrics.headBlock.set(head.number);
       const target = head.number - d.confirmations;
