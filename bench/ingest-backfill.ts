@@ -16,6 +16,7 @@
  * (--quick: 300 blocks; `npm run bench` runs it as part of the suite)
  * Prints a table and writes bench/results/ingest-backfill.json.
  */
+import "../src/kernel/kafkajs-fix.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Interface } from "ethers";

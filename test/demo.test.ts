@@ -1,3 +1,4 @@
+import "../src/kernel/kafkajs-fix.js";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+import "../src/kernel/kafkajs-fix.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

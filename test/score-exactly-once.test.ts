@@ -88,7 +88,12 @@ describe("att score exactly-once (three processes, SIGKILL)", () => {
       // A graceful stop must not add anything either.
       await Promise.all(scorers.map((s) => s.kill("SIGTERM")));
 
-      const out = await readTopic(findings, TOTAL + 1, { timeoutMs: 15_000, readCommitted: true });
+      // Everything on the topic (not "stop at N"), so that a duplicate cannot hide a missing one.
+      const out = await readTopic(findings, Infinity, {
+        timeoutMs: 120_000,
+        idleMs: 5000,
+        readCommitted: true,
+      });
       const perTx = new Map<string, number>();
       // MODEL-DRIFT findings (one per alarming drift window) are not per transaction.
       const txFindings = out.map((m) => parseFinding(m.value!)).filter((f) => f.alertId !== "MODEL-DRIFT");

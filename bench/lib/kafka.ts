@@ -1,3 +1,4 @@
+import "../../src/kernel/kafkajs-fix.js";
 import { Kafka, logLevel, type Admin, type Message, type Producer } from "kafkajs";
 import { randomBytes } from "node:crypto";
 import { sleep } from "./stats.js";

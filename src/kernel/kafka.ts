@@ -1,3 +1,4 @@
+import "./kafkajs-fix.js";
 import {
   Kafka,
   logLevel as KafkaLogLevel,

@@ -1,3 +1,4 @@
+import "../../src/kernel/kafkajs-fix.js";
 import {
   Kafka,
   logLevel,
@@ -60,7 +61,12 @@ export async function connectedConsumer(config: Partial<ConsumerConfig> = {}): P
 export async function readTopic(
   topic: string,
   count: number,
-  opts: { timeoutMs?: number; readCommitted?: boolean } = {},
+  opts: {
+    timeoutMs?: number;
+    readCommitted?: boolean;
+    /** Also stop once nothing new arrived for this long (after the first message): read "everything". */
+    idleMs?: number;
+  } = {},
 ): Promise<
   {
     key: string | null;
@@ -81,8 +87,16 @@ export async function readTopic(
   }[] = [];
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, opts.timeoutMs ?? 20_000);
+    let idle: NodeJS.Timeout | undefined;
     void consumer.run({
       eachMessage: async ({ message, partition }) => {
+        if (opts.idleMs) {
+          clearTimeout(idle);
+          idle = setTimeout(() => {
+            clearTimeout(timer);
+            resolve();
+          }, opts.idleMs);
+        }
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
         out.push({
