@@ -6,14 +6,16 @@
  * RSS of every process each benchmark started.
  *
  *   npm run bench                     full run (~15 min) → BENCHMARKS.md + bench/results/run.json
- *   npm run bench -- --quick          smoke run (a few minutes) → bench/results/BENCHMARKS.quick.md
+ *   npm run bench -- --quick          smoke run (a few minutes) → .local/bench/quick/ (BENCHMARKS.md,
+ *                                     run.json, each benchmark's JSON); bench/results is left as it was
  *   npm run bench -- --only e2e,enrichment     --skip scoring     --wait-quiet 600
+ *   npm run bench -- --render-only    BENCHMARKS.md again from bench/results/run.json (+ analysis.md)
  *
  * Starts the local stack (deploy/local/stack.sh start) when Kafka or Redis do not answer. A
  * benchmark whose script does not exist yet gets a "not built yet" line; one that fails gets its
  * exit code and log file, and the others still run. Progress on stderr; the table on stdout.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "./lib/args.js";
 import { describeMachine, load, machineLine } from "./lib/machine.js";
 import { REPO, spawnChild, track } from "./lib/processes.js";
@@ -38,6 +40,8 @@ const QUICK = args.quick;
 const only = new Set(args.list("only"));
 const skip = new Set(args.list("skip"));
 const progress = createProgress("bench", BENCHES.length);
+/** Where --quick puts its outputs (bench/results keeps the last full run's). */
+const QUICK_DIR = `${REPO}.local/bench/quick/`;
 
 /** What a process of a benchmark's tree is, or undefined for wrappers (npx, the tsx launcher, sh). */
 function labelOf(p: PeakRss, spec: BenchSpec): string | undefined {
@@ -81,6 +85,8 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
   const argv = ["tsx", `bench/${spec.file}`, ...(QUICK ? ["--quick"] : [])];
   progress.phase(`${spec.name}: npx ${argv.join(" ")}`);
   const resultFile = `${RESULTS_DIR}${spec.name}.json`;
+  // A smoke run's figures are not results: put back what bench/results held before it.
+  const before = QUICK && existsSync(resultFile) ? readFileSync(resultFile) : undefined;
   const startedAt = Date.now();
   const loadBefore = load();
   const child = track(spawnChild(`run-${spec.name}`, "npx", argv, { echoStderr: true, keepOutput: false }));
@@ -106,6 +112,13 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
     processes: groupPeaks(rss.peaks(), spec),
   };
   const fresh = existsSync(resultFile) && statSync(resultFile).mtimeMs >= startedAt - 1000;
+  const result = fresh ? readJson(resultFile) : undefined;
+  if (QUICK && fresh) {
+    mkdirSync(QUICK_DIR, { recursive: true });
+    copyFileSync(resultFile, `${QUICK_DIR}${spec.name}.json`);
+    if (before) writeFileSync(resultFile, before);
+    else rmSync(resultFile);
+  }
   if (code !== 0) {
     progress.note(`${spec.name} failed (exit ${code}); its output: ${base.logFile}`);
     return { ...base, status: "failed", message: `exit ${code}, see ${base.logFile}` };
@@ -114,7 +127,7 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
     progress.note(`${spec.name} exited 0 but wrote no fresh bench/results/${spec.name}.json`);
     return { ...base, status: "stale", message: `no fresh bench/results/${spec.name}.json` };
   }
-  return { ...base, status: "ok", result: normalize(spec.name, readJson(resultFile)) };
+  return { ...base, status: "ok", result: normalize(spec.name, result) };
 }
 
 async function waitQuiet(maxSeconds: number, nproc: number): Promise<void> {
@@ -125,7 +138,30 @@ async function waitQuiet(maxSeconds: number, nproc: number): Promise<void> {
   }
 }
 
+function writeOutputs(summary: RunSummary, partial: boolean): string {
+  const mdPath = summary.quick
+    ? `${QUICK_DIR}BENCHMARKS.md`
+    : partial
+      ? `${RESULTS_DIR}BENCHMARKS.partial.md`
+      : `${REPO}BENCHMARKS.md`;
+  const analysisFile = `${RESULTS_DIR}analysis.md`;
+  const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, "utf8") : undefined;
+  writeFileSync(mdPath, renderMarkdown(summary, summary.quick || partial ? undefined : analysis));
+  return mdPath;
+}
+
+/** `--render-only`: BENCHMARKS.md again from bench/results/run.json (after editing analysis.md). */
+function renderOnly(): void {
+  const file = QUICK ? `${QUICK_DIR}run.json` : `${RESULTS_DIR}run.json`;
+  const summary = readJson(file) as RunSummary | undefined;
+  if (!summary) throw new Error(`${file} not found: run the benchmarks first`);
+  const mdPath = writeOutputs(summary, false);
+  console.log(renderText(summary));
+  console.log(`\nwritten ${mdPath.replace(REPO, "")} from ${file.replace(REPO, "")}`);
+}
+
 async function main(): Promise<void> {
+  if (args.has("render-only")) return renderOnly();
   const machine = describeMachine();
   const t0 = Date.now();
   const notes: string[] = [];
@@ -152,13 +188,13 @@ async function main(): Promise<void> {
     notes,
     benches: outcomes,
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(`${RESULTS_DIR}run${QUICK ? ".quick" : ""}.json`, `${JSON.stringify(summary, null, 2)}\n`);
-  const mdPath =
-    QUICK || only.size || skip.size ? `${RESULTS_DIR}BENCHMARKS.quick.md` : `${REPO}BENCHMARKS.md`;
-  writeFileSync(mdPath, renderMarkdown(summary));
+  const partial = only.size > 0 || skip.size > 0;
+  const jsonPath = QUICK ? `${QUICK_DIR}run.json` : `${RESULTS_DIR}run${partial ? ".partial" : ""}.json`;
+  mkdirSync(QUICK ? QUICK_DIR : RESULTS_DIR, { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(summary, null, 2)}\n`);
+  const mdPath = writeOutputs(summary, partial);
   console.log(renderText(summary));
-  console.log(`\nwritten ${mdPath.replace(REPO, "")} and bench/results/run${QUICK ? ".quick" : ""}.json`);
+  console.log(`\nwritten ${mdPath.replace(REPO, "")} and ${jsonPath.replace(REPO, "")}`);
   const failed = outcomes.filter((o) => o.status === "failed" || o.status === "stale");
   if (failed.length) {
     console.log(

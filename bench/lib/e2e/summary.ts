@@ -26,7 +26,7 @@ export interface E2eOutcome {
 
 const breakdown = (label: string, b: BatchBreakdown | undefined) =>
   b
-    ? `${label}: ${fmt(b.batches)} batches of ${fmt(b.meanBatchSize)} transactions on average; per batch ${fmt(b.featureMs)} ms features (enrichment included), ${fmt(b.modelMs)} ms model, ${fmt(b.commitMs)} ms Kafka transaction (findings + offsets).`
+    ? `${label}: ${fmt(b.batches)} batches of ${fmt(b.meanBatchSize)} transactions on average; per batch ${fmt(b.featureMs)} ms features (enrichment included), ${fmt(b.modelMs)} ms model, ${fmt(b.commitMs)} ms Kafka transaction (findings + offsets; ${fmt(b.commitsOver100ms * 100)}% over 100 ms, ${fmt(b.commitsOver250ms * 100)}% over 250 ms). The scorer's own observedAt → commit latency: ${fmt(b.scorerLatencyOver100ms * 100)}% over 100 ms, ${fmt(b.scorerLatencyOver250ms * 100)}% over 250 ms.`
     : `${label}: no metrics scraped.`;
 
 /** Fills the report's figures, memory and notes from what the phases measured. */
