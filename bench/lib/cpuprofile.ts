@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO } from "./processes.js";
 
@@ -6,6 +6,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -30,6 +31,8 @@ export interface ProfileSummary {
   topFunctions: SelfTime[];
   /** Self time grouped by where the code lives: src/<dir>, node_modules/<pkg>, node:internal, (gc)… */
   byArea: SelfTime[];
+  /** The project's own functions (src/, dist/) by total time: their own plus everything they call. */
+  inclusive: SelfTime[];
 }
 
 const shortUrl = (url: string) =>
@@ -77,6 +80,24 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     areas.set(a, (areas.get(a) ?? 0) + us);
   }
   const busy = total - idle || 1;
+  // Inclusive time of the project's own frames: each sample counts once per distinct frame on its stack.
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frameOf = (n: ProfileNode) =>
+    `${n.callFrame.functionName || "(anonymous)"} (${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1})`;
+  const own = (n: ProfileNode) => /^(src|dist)\//.test(shortUrl(n.callFrame.url));
+  const incl = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur)!;
+      if (!own(n)) continue;
+      const f = frameOf(n);
+      if (seen.has(f)) continue;
+      seen.add(f);
+      incl.set(f, (incl.get(f) ?? 0) + us);
+    }
+  }
   const rank = (m: Map<string, number>, k: number) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
@@ -88,15 +109,20 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     idleMs: Math.round(idle / 1000),
     topFunctions: rank(fns, top),
     byArea: rank(areas, 12),
+    inclusive: rank(incl, top),
   };
 }
 
-/** The .cpuprofile files in `dir` (one per profiled process). */
+/**
+ * The .cpuprofile files in `dir`, largest first: a process writes one per thread (under tsx
+ * also one for its module-loader thread), and the main thread's is the largest.
+ */
 export function profilesIn(dir: string): string[] {
   try {
     return readdirSync(dir)
       .filter((f) => f.endsWith(".cpuprofile"))
-      .map((f) => join(dir, f));
+      .map((f) => join(dir, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size);
   } catch {
     return [];
   }

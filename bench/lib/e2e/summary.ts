@@ -1,3 +1,4 @@
+import { cpus } from "node:os";
 import type { ProfileSummary } from "../cpuprofile.js";
 import { withBaseline, type BenchReport, type BenchResult } from "../results.js";
 import { readRss, type RssSampler } from "../rss.js";
@@ -28,6 +29,18 @@ const breakdown = (label: string, b: BatchBreakdown | undefined) =>
   b
     ? `${label}: ${fmt(b.batches)} batches of ${fmt(b.meanBatchSize)} transactions on average; per batch ${fmt(b.featureMs)} ms features (enrichment included), ${fmt(b.modelMs)} ms model, ${fmt(b.commitMs)} ms Kafka transaction (findings + offsets; ${fmt(b.commitsOver100ms * 100)}% over 100 ms, ${fmt(b.commitsOver250ms * 100)}% over 250 ms). The scorer's own observedAt → commit latency: ${fmt(b.scorerLatencyOver100ms * 100)}% over 100 ms, ${fmt(b.scorerLatencyOver250ms * 100)}% over 250 ms.`
     : `${label}: no metrics scraped.`;
+
+/** CPU per transaction of every process involved, and the throughput that CPU alone allows. */
+function cpuNote(r: ScorerRunResult, n: number): string {
+  const us = (sec: number) => fmt((sec / n) * 1_000_000);
+  const total = r.cpu.reduce((a, c) => a + (Number.isFinite(c.seconds) ? c.seconds : 0), 0);
+  const cores = cpus().length;
+  return `CPU per transaction, ${r.processes}-process run (first join → done): ${r.cpu
+    .map((c) => `${c.label} ${us(c.seconds)} µs`)
+    .join(
+      ", ",
+    )}; together ${us(total)} µs — ${cores} CPUs doing nothing else would cap this at ${fmt((n / total) * cores)} tx/s.`;
+}
 
 /** Fills the report's figures, memory and notes from what the phases measured. */
 export function summarizeE2e(report: BenchReport, o: E2eOutcome): void {
@@ -129,6 +142,7 @@ export function summarizeE2e(report: BenchReport, o: E2eOutcome): void {
     report.notes.push("Some findings were INVALID: the enrichment cache was not warm for every transaction.");
   for (const r of o.runs)
     r.batches.forEach((b, i) => report.notes.push(breakdown(`${r.processes}-process run, #${i + 1}`, b)));
+  for (const r of o.runs) report.notes.push(cpuNote(r, o.n));
   if (o.latency) {
     const l = o.latency.latency;
     report.notes.push(
@@ -142,6 +156,9 @@ export function summarizeE2e(report: BenchReport, o: E2eOutcome): void {
     const p = o.profile;
     report.notes.push(
       `Profile of one att score (${p.file}, ${fmt((p.totalMs - p.idleMs) / 1000)} s busy of ${fmt(p.totalMs / 1000)} s): top self time ${p.topFunctions
+        .slice(0, 8)
+        .map((f) => `${f.frame} ${fmt(f.share * 100)}%`)
+        .join("; ")}. Project functions by total time (own + callees): ${p.inclusive
         .slice(0, 8)
         .map((f) => `${f.frame} ${fmt(f.share * 100)}%`)
         .join("; ")}. By area: ${p.byArea
@@ -190,6 +207,13 @@ export function printE2e(report: BenchReport, profile: ProfileSummary | undefine
       textTable(
         ["function", "self ms", "share"],
         profile.topFunctions.map((f) => [f.frame, fmt(f.ms), `${fmt(f.share * 100)}%`]),
+      ),
+    );
+    console.log("");
+    console.log(
+      textTable(
+        ["project function (total: own + callees)", "ms", "share"],
+        profile.inclusive.map((f) => [f.frame, fmt(f.ms), `${fmt(f.share * 100)}%`]),
       ),
     );
     console.log("");

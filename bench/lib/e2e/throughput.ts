@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from "kafkajs";
+import { cpuMeter, stackProcesses } from "../cpu.js";
 import { uniqueName, waitForCommitted } from "../kafka.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";
@@ -73,6 +74,8 @@ export interface ScorerRunResult {
   logFiles: string[];
   /** Per-batch means from each process's own metrics. */
   batches: (BatchBreakdown | undefined)[];
+  /** CPU seconds from the first join to done: each att score process, the Kafka broker, Redis. */
+  cpu: { label: string; seconds: number }[];
 }
 
 /**
@@ -94,6 +97,11 @@ export async function runScorers(
   try {
     const joins = scorers.map((s) => s.waitFor(JOINED, 180_000));
     const firstJoin = await Promise.race(joins);
+    const meter = cpuMeter([
+      ...scorers.map((s, i) => ({ label: `att score #${i + 1}`, pid: s.pid ?? -1 })),
+      ...stackProcesses(),
+    ]);
+    meter.start();
     let last = { at: firstJoin, c: 0n };
     const doneAt = await waitForCommitted(admin, target.group, target.transfers, total, {
       timeoutMs: 900_000,
@@ -112,6 +120,7 @@ export async function runScorers(
         return dead ? `${dead.name} exited with ${dead.child.exitCode} (log: ${dead.logFile})` : undefined;
       },
     });
+    const cpu = meter.stop();
     const joinedAt = await Promise.all(joins);
     const seconds = (doneAt - firstJoin) / 1000;
     for (const s of scorers) o.rss.unwatch(s.pid);
@@ -125,6 +134,7 @@ export async function runScorers(
       peakRssMiB: scorers.map((s) => peaks.find((p) => p.pid === s.pid)?.peakMiB ?? Number.NaN),
       logFiles: scorers.map((s) => s.logFile),
       batches,
+      cpu,
     };
   } finally {
     await Promise.all(scorers.map((s) => s.stop("SIGTERM", 30_000)));
