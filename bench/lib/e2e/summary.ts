@@ -58,6 +58,18 @@ export function summarizeE2e(report: BenchReport, o: E2eOutcome): void {
         ? { goal: `>= ${GOAL_TX_S.toLocaleString("en-US")}`, met: r.txPerS >= GOAL_TX_S }
         : {}),
     });
+  for (const r of o.runs)
+    if (r.txPerSAllJoined !== undefined)
+      results.push(
+        withBaseline(
+          {
+            name: `${r.processes} × att score: from the last process's join to done`,
+            value: r.txPerSAllJoined,
+            unit: "tx/s",
+          },
+          baseline,
+        ),
+      );
   const [first, second] = o.runs;
   if (first && second)
     results.push(

@@ -70,6 +70,8 @@ export interface ScorerRunResult {
   /** From the first process's join until the committed offsets reached the high watermarks. */
   seconds: number;
   txPerS: number;
+  /** With several processes: the rate from the last join (as far as the group had got then) to done. */
+  txPerSAllJoined?: number;
   peakRssMiB: number[];
   logFiles: string[];
   /** Per-batch means from each process's own metrics. */
@@ -102,11 +104,19 @@ export async function runScorers(
       ...stackProcesses(),
     ]);
     meter.start();
+    // With several processes: how far the group had got when the last one joined.
+    let latest = { at: firstJoin, c: 0n };
+    let allJoined: { at: number; c: bigint } | undefined;
+    void Promise.all(joins).then(
+      () => (allJoined = { ...latest }),
+      () => undefined,
+    );
     let last = { at: firstJoin, c: 0n };
     const doneAt = await waitForCommitted(admin, target.group, target.transfers, total, {
       timeoutMs: 900_000,
       onPoll: (c) => {
         const now = performance.now();
+        latest = { at: now, c };
         if (now - last.at >= 1000) {
           const rate = Number(c - last.c) / ((now - last.at) / 1000);
           last = { at: now, c };
@@ -131,6 +141,9 @@ export async function runScorers(
       startupMs: joinedAt.map((at, i) => at - scorers[i]!.startedAt),
       seconds,
       txPerS: Number(total) / seconds,
+      ...(o.processes > 1 && allJoined && allJoined.c < total
+        ? { txPerSAllJoined: Number(total - allJoined.c) / ((doneAt - allJoined.at) / 1000) }
+        : {}),
       peakRssMiB: scorers.map((s) => peaks.find((p) => p.pid === s.pid)?.peakMiB ?? Number.NaN),
       logFiles: scorers.map((s) => s.logFile),
       batches,
