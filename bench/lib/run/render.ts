@@ -48,12 +48,12 @@ const HEADERS = ["figure", "value", "unit", "baseline (same run)", "ratio", "goa
 
 const statusLine = (b: BenchOutcome) =>
   b.status === "ok"
-    ? `ran in ${fmt(b.seconds)} s; load ${b.loadBefore?.join(" ")} → ${b.loadAfter?.join(" ")}`
+    ? `Ran in ${fmt(b.seconds)} s; load ${b.loadBefore?.join(" ")} → ${b.loadAfter?.join(" ")}`
     : b.status === "not-built"
-      ? `not built yet (bench/${b.spec.file} does not exist)`
+      ? `Not built yet (bench/${b.spec.file} does not exist)`
       : b.status === "skipped"
-        ? "skipped (--only/--skip)"
-        : `${b.status}: ${b.message ?? ""}`;
+        ? "Skipped (--only/--skip)"
+        : `${b.status === "failed" ? "Failed" : "Stale"}: ${b.message ?? ""}`;
 
 /** The terminal summary printed at the end of `npm run bench`. */
 export function renderText(s: RunSummary): string {
@@ -105,7 +105,15 @@ export function renderMarkdown(s: RunSummary, analysis?: string): string {
   ];
   if (s.notes.length) md.push(...s.notes.map((n) => `> ${n}`), "");
   if (goals.length) {
-    md.push("## Goals", "", markdownTable(["benchmark", "figure", "value", "goal", ""], goals), "");
+    md.push(
+      "## Goals",
+      "",
+      markdownTable(
+        ["benchmark", "figure", "value", "goal (issue #10 and the benchmarks' own)", "status"],
+        goals,
+      ),
+      "",
+    );
   }
   for (const b of s.benches) {
     md.push(`## ${b.spec.title}`, "", `\`bench/${b.spec.file}\` — ${b.spec.shows}. ${statusLine(b)}.`, "");
