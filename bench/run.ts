@@ -120,8 +120,9 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
     else rmSync(resultFile);
   }
   if (code !== 0) {
+    const lastLine = child.output().trim().split("\n").pop()?.slice(0, 300) ?? "";
     progress.note(`${spec.name} failed (exit ${code}); its output: ${base.logFile}`);
-    return { ...base, status: "failed", message: `exit ${code}, see ${base.logFile}` };
+    return { ...base, status: "failed", message: `exit ${code}: "${lastLine}" (output in ${base.logFile})` };
   }
   if (!fresh) {
     progress.note(`${spec.name} exited 0 but wrote no fresh bench/results/${spec.name}.json`);
