@@ -7,6 +7,9 @@
  * the normal tail promises. So alarms compare the exact two-sided tail with the significance
  * that the configured z stands for.
  */
+import { erfc } from "../kernel/math.js";
+
+export { erfc };
 
 export interface BinomialTest {
   /** Observed successes (anomalies). */
@@ -100,30 +103,6 @@ export function binomialLowerTail(k: number, n: number, p: number): number {
   if (p <= 0) return 1;
   if (p >= 1) return 0;
   return incompleteBeta(1 - p, n - k, k + 1);
-}
-
-/** Complementary error function (Numerical Recipes erfcc; fractional error < 1.2e-7). */
-export function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
 }
 
 /** Two-sided normal tail P(|Z| ≥ z): the significance a z threshold stands for (z=4 → 6.3e-5). */

@@ -2,6 +2,8 @@
  * A small seeded random source (sfc32, 53-bit doubles) so that a simulation is reproducible
  * from its seed: the same seed gives the same transactions, accounts and values.
  */
+import { erfc } from "../kernel/math.js";
+
 export interface Random {
   readonly seed: number;
   /** Uniform in [0, 1). */
@@ -78,30 +80,6 @@ export function randomSeed(): number {
 /** Standard normal CDF (W. J. Cody's erfc rational approximations via the complementary error function). */
 export function ndtr(x: number): number {
   return 0.5 * erfc(-x / Math.SQRT2);
-}
-
-function erfc(x: number): number {
-  // Numerical Recipes' erfc with Chebyshev fit, fractional error < 1.2e-7: ample for sampling.
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
 }
 
 /** Inverse standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
