@@ -7,6 +7,7 @@ import { createScoreStage } from "../src/score/stage/stage.js";
 import { connectAnvil, deployErc20 } from "./fixtures/contracts/deploy.js";
 import { useAnvil } from "./helpers/anvil.js";
 import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { scoreEnv } from "./helpers/score-env.js";
 import { uniqueName } from "./helpers/names.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
 import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
@@ -48,20 +49,19 @@ describe("/metrics after a pipeline run", () => {
     const dlq = await createTestTopic("dlq", 1);
     const group = uniqueName("score");
     const prefix = testPrefix("metrics");
-    const env = {
-      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
-      ATT_REDIS_URL: REDIS_URL,
-      ATT_REDIS_PREFIX: prefix,
-      ATT_TOPIC_TRANSFERS: transfers,
-      ATT_TOPIC_FINDINGS: findings,
-      ATT_TOPIC_DLQ: dlq,
-      ATT_SCORE_GROUP_ID: group,
-      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
-      ATT_LOG_LEVEL: "warn",
-      ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
-      ATT_SCORE_ENRICH_DEADLINE_MS: "1500",
-      ATT_DRIFT_WINDOW_SIZE: "100",
-    };
+    const env = scoreEnv({
+      transfers,
+      findings,
+      dlq,
+      group,
+      prefix,
+      extra: {
+        ATT_LOG_LEVEL: "warn",
+        ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
+        ATT_SCORE_ENRICH_DEADLINE_MS: "1500",
+        ATT_DRIFT_WINDOW_SIZE: "100",
+      },
+    });
     const txs = syntheticTxs(300, { seed: 77 });
     await seedEnrichmentCache(testRedis(), prefix, txs);
     const producer = await connectedProducer();

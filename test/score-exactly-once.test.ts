@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseFinding } from "../src/contracts/finding.js";
 import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { scoreEnv } from "./helpers/score-env.js";
 import { uniqueName } from "./helpers/names.js";
 import { spawnAtt, type AttProcess } from "./helpers/processes.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
-import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 
 const TOTAL = 20_000;
@@ -22,21 +22,19 @@ describe("att score exactly-once (three processes, SIGKILL)", () => {
       const prefix = testPrefix("eos");
       const txs = syntheticTxs(TOTAL, { seed: 77, senders: 600 });
       await seedEnrichmentCache(testRedis(), prefix, txs);
-      const env = {
-        ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
-        ATT_REDIS_URL: REDIS_URL,
-        ATT_REDIS_PREFIX: prefix,
-        ATT_TOPIC_TRANSFERS: transfers,
-        ATT_TOPIC_FINDINGS: findings,
-        ATT_TOPIC_DLQ: dlq,
-        ATT_SCORE_GROUP_ID: group,
-        ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
-        ATT_SCORE_BATCH_MAX: "250",
-        ATT_SCORE_SESSION_TIMEOUT_MS: "6000",
-        ATT_SCORE_HEARTBEAT_MS: "1000",
-        ATT_METRICS_PORT: "0",
-        ATT_LOG_LEVEL: "info",
-      };
+      const env = scoreEnv({
+        transfers,
+        findings,
+        dlq,
+        group,
+        prefix,
+        extra: {
+          ATT_SCORE_BATCH_MAX: "250",
+          ATT_SCORE_SESSION_TIMEOUT_MS: "6000",
+          ATT_SCORE_HEARTBEAT_MS: "1000",
+          ATT_LOG_LEVEL: "info",
+        },
+      });
       let serial = 0;
       const start = () => spawnAtt(`${group}-${serial++}`, ["score"], env);
       const joined = /Joined consumer group/;

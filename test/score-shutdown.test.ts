@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { scoreEnv } from "./helpers/score-env.js";
 import { uniqueName } from "./helpers/names.js";
 import { spawnAtt } from "./helpers/processes.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
-import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 
 describe("att score graceful shutdown", () => {
@@ -22,18 +22,20 @@ describe("att score graceful shutdown", () => {
       for (let i = 0; i < txs.length; i += 2000)
         await producer.send({ topic: transfers, messages: toKafkaMessages(txs.slice(i, i + 2000)) });
 
-      const scorer = spawnAtt(group, ["score"], {
-        ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
-        ATT_REDIS_URL: REDIS_URL,
-        ATT_REDIS_PREFIX: prefix,
-        ATT_TOPIC_TRANSFERS: transfers,
-        ATT_TOPIC_FINDINGS: findings,
-        ATT_TOPIC_DLQ: dlq,
-        ATT_SCORE_GROUP_ID: group,
-        ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
-        ATT_SCORE_BATCH_MAX: "100",
-        ATT_METRICS_PORT: "0",
-      });
+      const scorer = spawnAtt(
+        group,
+        ["score"],
+        scoreEnv({
+          transfers,
+          findings,
+          dlq,
+          group,
+          prefix,
+          extra: {
+            ATT_SCORE_BATCH_MAX: "100",
+          },
+        }),
+      );
       const admin = await connectedAdmin();
       const committed = async () =>
         (await admin.fetchOffsets({ groupId: group, topics: [transfers] }))[0]!.partitions.reduce(

@@ -7,9 +7,9 @@ import { Registry } from "../src/kernel/metrics.js";
 import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
 import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
 import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { scoreEnv } from "./helpers/score-env.js";
 import { uniqueName } from "./helpers/names.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
-import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 
 interface Setup {
@@ -27,24 +27,22 @@ async function setup(extraEnv: Record<string, string> = {}, findingsPartitions =
   const dlq = await createTestTopic("dlq", 1);
   const group = uniqueName("score");
   const prefix = testPrefix("score");
-  const env = {
-    ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
-    ATT_REDIS_URL: REDIS_URL,
-    ATT_REDIS_PREFIX: prefix,
-    ATT_TOPIC_TRANSFERS: transfers,
-    ATT_TOPIC_FINDINGS: findings,
-    ATT_TOPIC_DLQ: dlq,
-    ATT_SCORE_GROUP_ID: group,
-    ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
-    ATT_METRICS_PORT: "0",
-    ATT_LOG_LEVEL: "warn",
-    // Nothing listens here: a lookup that misses the cache fails until its deadline.
-    ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
-    ATT_SCORE_ENRICH_DEADLINE_MS: "1500",
-    ATT_ENRICH_ATTEMPTS: "2",
-    ATT_ENRICH_BACKOFF_MS: "100",
-    ...extraEnv,
-  };
+  const env = scoreEnv({
+    transfers,
+    findings,
+    dlq,
+    group,
+    prefix,
+    extra: {
+      ATT_LOG_LEVEL: "warn",
+      // Nothing listens here: a lookup that misses the cache fails until its deadline.
+      ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
+      ATT_SCORE_ENRICH_DEADLINE_MS: "1500",
+      ATT_ENRICH_ATTEMPTS: "2",
+      ATT_ENRICH_BACKOFF_MS: "100",
+      ...extraEnv,
+    },
+  });
   return { transfers, findings, dlq, group, prefix, env };
 }
 
