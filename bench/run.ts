@@ -9,6 +9,7 @@
  *   npm run bench -- --quick          smoke run (a few minutes) → .local/bench/quick/ (BENCHMARKS.md,
  *                                     run.json, each benchmark's JSON); bench/results is left as it was
  *   npm run bench -- --only e2e,enrichment     --skip scoring     --wait-quiet 600
+ *   npm run bench -- --update --only scoring   re-run some, replace them in run.json and BENCHMARKS.md
  *   npm run bench -- --render-only    BENCHMARKS.md again from bench/results/run.json (+ analysis.md)
  *
  * Starts the local stack (deploy/local/stack.sh start) when Kafka or Redis do not answer. A
@@ -39,6 +40,7 @@ const args = parseArgs();
 const QUICK = args.quick;
 const only = new Set(args.list("only"));
 const skip = new Set(args.list("skip"));
+const UPDATE = args.has("update");
 const progress = createProgress("bench", BENCHES.length);
 /** Where --quick puts its outputs (bench/results keeps the last full run's). */
 const QUICK_DIR = `${REPO}.local/bench/quick/`;
@@ -104,6 +106,7 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
   const seconds = (Date.now() - startedAt) / 1000;
   const base = {
     spec,
+    startedAt: new Date(startedAt).toISOString(),
     seconds,
     exitCode: code,
     loadBefore,
@@ -161,8 +164,29 @@ function renderOnly(): void {
   console.log(`\nwritten ${mdPath.replace(REPO, "")} from ${file.replace(REPO, "")}`);
 }
 
+/**
+ * `--update --only <names>`: the selected benchmarks' entries in bench/results/run.json are
+ * replaced by this run's (each section says when it ran) and BENCHMARKS.md is rendered again.
+ */
+function updateRun(fresh: RunSummary): void {
+  const file = `${RESULTS_DIR}run.json`;
+  const summary = readJson(file) as RunSummary | undefined;
+  if (!summary) throw new Error(`${file} not found: --update needs a full run first`);
+  const ran = fresh.benches.filter((b) => b.status !== "skipped");
+  summary.benches = summary.benches.map((b) => ran.find((r) => r.spec.name === b.spec.name) ?? b);
+  summary.notes.push(
+    `${ran.map((r) => r.spec.name).join(", ")} re-run on its own at ${fresh.date.replace("T", " ").replace(/\.\d+Z$/, " UTC")} (load ${fresh.loadStart.join(" ")}) with \`${fresh.command}\`.`,
+  );
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+  const mdPath = writeOutputs(summary, false);
+  console.log(renderText(summary));
+  console.log(`\nupdated ${file.replace(REPO, "")} and ${mdPath.replace(REPO, "")}`);
+  if (ran.some((o) => o.status === "failed" || o.status === "stale")) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   if (args.has("render-only")) return renderOnly();
+  if (UPDATE && (QUICK || only.size === 0)) throw new Error("--update needs --only <names> and no --quick");
   const machine = describeMachine();
   const t0 = Date.now();
   const notes: string[] = [];
@@ -189,6 +213,7 @@ async function main(): Promise<void> {
     notes,
     benches: outcomes,
   };
+  if (UPDATE) return updateRun(summary);
   const partial = only.size > 0 || skip.size > 0;
   const jsonPath = QUICK ? `${QUICK_DIR}run.json` : `${RESULTS_DIR}run${partial ? ".partial" : ""}.json`;
   mkdirSync(QUICK ? QUICK_DIR : RESULTS_DIR, { recursive: true });

@@ -14,6 +14,8 @@ export interface ProcessPeak {
 export interface BenchOutcome {
   spec: BenchSpec;
   status: "ok" | "failed" | "not-built" | "skipped" | "stale";
+  /** ISO time the benchmark started. */
+  startedAt?: string;
   message?: string;
   seconds?: number;
   exitCode?: number;
@@ -48,7 +50,7 @@ const HEADERS = ["figure", "value", "unit", "baseline (same run)", "ratio", "goa
 
 const statusLine = (b: BenchOutcome) =>
   b.status === "ok"
-    ? `Ran in ${fmt(b.seconds)} s; load ${b.loadBefore?.join(" ")} → ${b.loadAfter?.join(" ")}`
+    ? `Ran${b.startedAt ? ` at ${b.startedAt.slice(11, 16)} UTC` : ""} in ${fmt(b.seconds)} s; load ${b.loadBefore?.join(" ")} → ${b.loadAfter?.join(" ")}`
     : b.status === "not-built"
       ? `Not built yet (bench/${b.spec.file} does not exist)`
       : b.status === "skipped"
