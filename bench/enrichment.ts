@@ -338,7 +338,11 @@ async function main(): Promise<void> {
     report.notes.push(
       `Cold pass at ${COLD_RATE}/s: busiest 1-s window Etherscan ${coldEs.peak}, Ethplorer ${coldEp.peak}; ${c.calls.refused} requests refused with the rate-limit answer.`,
       `Lookups that failed (cold, warm-redis, warm-lru): ${c.missing}, ${wr.missing}, ${wl.missing}.`,
-      `Default-limit phase: ${es.requests + ep.requests} requests in ${fmt((t1 - t0) / 1000)} s. Etherscan arrivals (ms after the first; R = refused with "Max rate limit reached"): ${es.timeline}. BullMQ's limiter opens a window when a worker takes a job; the request reaches the API tens of ms later, so the next window's requests can arrive less than ${WINDOW_MS} ms after the previous window's and a sliding-window provider refuses them (the queue then pauses for ATT_ENRICH_RATE_LIMIT_PAUSE_MS).`,
+      `Default-limit phase: ${es.requests + ep.requests} requests in ${fmt((t1 - t0) / 1000)} s. Etherscan arrivals (ms after the first; R = refused with "Max rate limit reached"): ${es.timeline}.${
+        es.refused + ep.refused > 0
+          ? ` Refused requests arrived less than ${WINDOW_MS} ms after ${LIMITS.etherscan} (Etherscan) or ${LIMITS.ethplorer} (Ethplorer) earlier ones: the queue's limiter let more than the limit into some sliding window, and each refusal paused the queue for ATT_ENRICH_RATE_LIMIT_PAUSE_MS.`
+          : ""
+      }`,
     );
     report.memory = [
       {
