@@ -201,4 +201,25 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     expect(out.reduce((n, m) => n + (m.value?.length ?? 0), 0)).toBeGreaterThan(2 * 1024 * 1024);
     expect(new Set(out.map((m) => m.key)).size).toBe(txs.length);
   });
+
+  it("writes no NORMAL finding at all when they are turned off, and still commits every offset", async () => {
+    const s = await setup({ ATT_FINDINGS_NORMAL: "off" });
+    const txs = syntheticTxs(300, { seed: 61 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    await (await connectedProducer()).send({ topic: s.transfers, messages: toKafkaMessages(txs) });
+    await startStage(s);
+    const admin = await connectedAdmin();
+    const high = (await admin.fetchTopicOffsets(s.transfers)).map((p) => p.high).sort();
+    await expect
+      .poll(async () =>
+        (await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] }))[0]!.partitions
+          .map((p) => p.offset)
+          .sort(),
+      )
+      .toEqual(high);
+    const out = await readTopic(s.findings, Infinity, { timeoutMs: 4000, idleMs: 2000 });
+    expect(
+      out.map((m) => parseFinding(m.value!).alertId).filter((a) => a === "NORMAL-TOKEN-TRANSFERS-TX"),
+    ).toEqual([]);
+  });
 });

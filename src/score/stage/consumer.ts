@@ -158,11 +158,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
               for (const f of out.findings) o.metrics.findings.inc({ alert_id: f.alertId });
               o.metrics.dlq.inc(out.counts.dlq);
               o.metrics.retractions.inc(out.counts.retracted);
-              const scores: number[] = [];
-              for (const f of out.findings)
-                if (f.metadata.anomaly_score !== undefined && f.alertId !== "INVALID-TOKEN-TRANSFERS-TX")
-                  scores.push(Number(f.metadata.anomaly_score));
-              o.metrics.observeScores(scores, out.counts.anomalous, scores.length);
+              o.metrics.observeScores(out.scores, out.counts.anomalous, out.scores.length);
               for (const t of out.observedAt)
                 o.metrics.e2eLatencySeconds.observe(Math.max(0, committedAt - t) / 1000);
             } catch (err) {
