@@ -21,7 +21,7 @@
  * Reproduce (needs Kafka and Redis: deploy/local/stack.sh start):
  *   npx tsx bench/e2e.ts [--quick] [--transactions 200000] [--partitions 6] [--processes 1,2]
  *     [--rate 200] [--latency-seconds 30] [--senders 5000] [--dist] [--tune | --no-tune]
- *     [--profile | --no-profile]
+ *     [--tune-transactions 60000] [--profile | --no-profile]
  * --quick: 20,000 transactions, 10 s of latency, no tuning, no profile. --latency-seconds 0
  * skips the latency phase. --dist runs `node dist/cli.js score` (after `npm run build`).
  * Progress on stderr, a table on stdout, results in bench/results/e2e.json.
@@ -58,7 +58,7 @@ const WARMUP_S = args.num("warmup-seconds", 3);
 const SENDERS = args.num("senders", 5000);
 const DIST = args.has("dist");
 const TUNE = args.has("tune") || (!QUICK && !args.has("no-tune"));
-const TUNE_N = Math.min(N, args.num("tune-transactions", QUICK ? 10_000 : 40_000));
+const TUNE_N = Math.min(N, args.num("tune-transactions", QUICK ? 10_000 : 60_000));
 const PROFILE = args.has("profile") ? "yes" : args.has("no-profile") || QUICK ? "no" : "auto";
 
 const phases = 3 + PROCESSES.length + (LATENCY_S > 0 ? 1 : 0) + (TUNE ? 1 : 0) + (PROFILE === "no" ? 0 : 1);
