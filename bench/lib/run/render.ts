@@ -102,7 +102,7 @@ export function renderMarkdown(s: RunSummary, analysis?: string): string {
     `**Machine:** ${s.machine.nproc} CPUs × ${s.machine.cpu} (/proc/cpuinfo), ${s.machine.ramGiB} GiB RAM, Node ${s.machine.node}, Linux ${s.machine.kernel}.  `,
     `**Load average (1/5/15 min):** ${s.loadStart.join(" / ")} at the start, ${s.loadEnd.join(" / ")} at the end — the machine is shared, so every figure stands beside a baseline measured in the same run; compare ratios, not absolute numbers, across runs.`,
     "",
-    "Reproduce: `deploy/local/stack.sh start`, then `npm run bench` (about 15 minutes; `npm run bench -- --quick` for a smoke run of a few minutes, which writes `.local/bench/quick/` and leaves this file and `bench/results/` alone). Each benchmark also runs alone: `npx tsx bench/<name>.ts [--quick]`; machine-readable results are in `bench/results/<name>.json` and `bench/results/run.json`.",
+    "Reproduce: `deploy/local/stack.sh start`, then `npm run bench` (10–15 minutes; `npm run bench -- --quick` for a smoke run of a few minutes, which writes `.local/bench/quick/` and leaves this file and `bench/results/` alone). Each benchmark also runs alone: `npx tsx bench/<name>.ts [--quick]`; machine-readable results are in `bench/results/<name>.json` and `bench/results/run.json`.",
     "",
   ];
   if (s.notes.length) md.push(...s.notes.map((n) => `> ${n}`), "");
