@@ -27,26 +27,17 @@
  * results in bench/results/enrichment.json.
  */
 import { Redis } from "ioredis";
-import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
-import { createEnricher, DEFAULT_RATE_MAX, isEnrichmentFailure, type Enricher } from "../src/enrich/index.js";
-import { loadConfig } from "../src/kernel/config/index.js";
-import { createLogger } from "../src/kernel/logger.js";
-import { Registry } from "../src/kernel/metrics.js";
-import {
-  startStandin,
-  syntheticFirstTx,
-  type Standin,
-  type StandinRequest,
-} from "../test/fixtures/api-standin/server.js";
+import { DEFAULT_RATE_MAX } from "../src/enrich/index.js";
+import { startStandin, syntheticFirstTx } from "../test/fixtures/api-standin/server.js";
 import { parseArgs } from "./lib/args.js";
+import { enricherFor, pass, rateFigures, REDIS_URL, WINDOW_MS } from "./lib/enrichment/passes.js";
 import { uniqueName } from "./lib/kafka.js";
 import { REPO } from "./lib/processes.js";
-import { createProgress, type Progress } from "./lib/progress.js";
+import { createProgress } from "./lib/progress.js";
 import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport, withBaseline, type BenchResult } from "./lib/results.js";
 import { readRss } from "./lib/rss.js";
 import { stackReachable } from "./lib/stack.js";
-import { slidingWindowMax } from "./lib/stats.js";
 import { fmt, fmtRatio, textTable } from "./lib/table.js";
 import { loadTraffic } from "./lib/traffic.js";
 
@@ -55,8 +46,6 @@ const QUICK = args.quick;
 const BATCH = args.num("batch", 1000);
 const COLD_RATE = args.num("cold-rate", 50);
 const RATE_S = args.num("rate-seconds", QUICK ? 10 : 30);
-const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
-const WINDOW_MS = 1000;
 const LIMITS = { etherscan: DEFAULT_RATE_MAX.etherscan, ethplorer: DEFAULT_RATE_MAX.ethplorer };
 
 const progress = createProgress("enrichment", 5);
@@ -66,95 +55,6 @@ const report = startReport(
   `npx tsx bench/enrichment.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
   QUICK,
 );
-
-const batches = <T>(xs: T[], n: number) =>
-  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
-
-function enricherFor(api: Standin, redis: Redis, prefix: string, rates: Record<string, string>): Enricher {
-  const config = loadConfig({
-    ATT_REDIS_URL: REDIS_URL,
-    ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
-    ATT_ETHPLORER_URL: api.url,
-    ATT_ETHPLORER_API_KEY: "bench",
-    ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
-    ATT_ETHERSCAN_URL: `${api.url}/api`,
-    ATT_ETHERSCAN_API_KEY: "bench",
-    ...rates,
-  });
-  return createEnricher({
-    redis,
-    queuePrefix: prefix,
-    config,
-    logger: createLogger({ level: "error" }),
-    registry: new Registry(),
-    workers: true,
-  });
-}
-
-interface Pass {
-  seconds: number;
-  calls: { etherscan: number; ethplorer: number; refused: number };
-  missing: number;
-}
-
-/** Resolves `txs` batch after batch; counts the stand-in's requests made meanwhile. */
-async function pass(
-  e: Enricher,
-  api: Standin,
-  txs: TokenTransferTx[],
-  label: string,
-  p: Progress,
-): Promise<Pass> {
-  const before = api.requests.length;
-  const t0 = performance.now();
-  let done = 0;
-  let missing = 0;
-  const timer = setInterval(
-    () =>
-      p.update(
-        `${label}: ${done.toLocaleString("en-US")} / ${txs.length.toLocaleString("en-US")} transactions, ${api.requests.length - before} API calls`,
-      ),
-    250,
-  );
-  try {
-    for (const b of batches(txs, BATCH)) {
-      const r = await e.resolveBatch(b, { deadlineMs: 900_000 });
-      missing += [...r.tokens.values(), ...r.firstTx.values()].filter(isEnrichmentFailure).length;
-      done += b.length;
-    }
-  } finally {
-    clearInterval(timer);
-  }
-  const reqs = api.requests.slice(before);
-  return {
-    seconds: (performance.now() - t0) / 1000,
-    calls: {
-      etherscan: reqs.filter((r) => r.api === "etherscan" && r.outcome !== "rate-limited").length,
-      ethplorer: reqs.filter((r) => r.api === "ethplorer" && r.outcome !== "rate-limited").length,
-      refused: reqs.filter((r) => r.outcome === "rate-limited").length,
-    },
-    missing,
-  };
-}
-
-function rateFigures(reqs: StandinRequest[], api: "etherscan" | "ethplorer", seconds: number) {
-  const mine = reqs.filter((r) => r.api === api);
-  const times = mine.map((r) => r.at);
-  const refused = mine.filter((r) => r.outcome === "rate-limited").length;
-  const t0 = Math.min(...times);
-  return {
-    requests: mine.length,
-    refused,
-    peak: slidingWindowMax(times, WINDOW_MS),
-    /** Requests the provider answered (not with its rate-limit answer) per second of the phase. */
-    acceptedPerS: (mine.length - refused) / seconds,
-    /** Arrival times (ms after the first request; R = refused) of the first 24 requests. */
-    timeline: mine
-      .slice(0, 24)
-      .map((r) => `${Math.round(r.at - t0)}${r.outcome === "rate-limited" ? "R" : ""}`)
-      .join(" "),
-  };
-}
 
 async function main(): Promise<void> {
   if (!(await stackReachable()).redis) {
@@ -201,15 +101,15 @@ async function main(): Promise<void> {
     prefixes.push(prefix);
     const first = enricherFor(api, redis, prefix, cold);
     const coldStart = api.requests.length;
-    const c = await pass(first, api, txs, "cold", progress);
+    const c = await pass(BATCH, first, api, txs, "cold", progress);
     const coldReqs = api.requests.slice(coldStart);
     progress.note(`cold: ${c.calls.etherscan + c.calls.ethplorer} API calls in ${fmt(c.seconds)} s`);
 
     progress.phase("warm Redis: the same traffic through a new enricher (empty in-process cache)");
     const second = enricherFor(api, redis, prefix, cold);
-    const wr = await pass(second, api, txs, "warm-redis", progress);
+    const wr = await pass(BATCH, second, api, txs, "warm-redis", progress);
     progress.phase("warm in-process cache: the same enricher again");
-    const wl = await pass(second, api, txs, "warm-lru", progress);
+    const wl = await pass(BATCH, second, api, txs, "warm-lru", progress);
     await Promise.all([first.close(), second.close()]);
     await api.close();
 
