@@ -23,7 +23,7 @@ import { REPO, spawnChild, track } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
 import { readJson, RESULTS_DIR } from "./lib/results.js";
 import { createRssSampler, type PeakRss } from "./lib/rss.js";
-import { BENCHES, type BenchSpec } from "./lib/run/benches.js";
+import { discoverBenches, type BenchSpec } from "./lib/run/benches.js";
 import { normalize } from "./lib/run/normalize.js";
 import {
   renderMarkdown,
@@ -32,6 +32,7 @@ import {
   type ProcessPeak,
   type RunSummary,
 } from "./lib/run/render.js";
+import { ensureBuild } from "./lib/run/build.js";
 import { ensureStack } from "./lib/stack.js";
 import { sleep } from "./lib/stats.js";
 import { fmt } from "./lib/table.js";
@@ -41,6 +42,7 @@ const QUICK = args.quick;
 const only = new Set(args.list("only"));
 const skip = new Set(args.list("skip"));
 const UPDATE = args.has("update");
+const BENCHES = discoverBenches(`${REPO}bench/`);
 const progress = createProgress("bench", BENCHES.length);
 /** Where --quick puts its outputs (bench/results keeps the last full run's). */
 const QUICK_DIR = `${REPO}.local/bench/quick/`;
@@ -173,7 +175,12 @@ function updateRun(fresh: RunSummary): void {
   const summary = readJson(file) as RunSummary | undefined;
   if (!summary) throw new Error(`${file} not found: --update needs a full run first`);
   const ran = fresh.benches.filter((b) => b.status !== "skipped");
-  summary.benches = summary.benches.map((b) => ran.find((r) => r.spec.name === b.spec.name) ?? b);
+  // In the current order; a benchmark the full run did not have yet is added.
+  summary.benches = BENCHES.map(
+    (spec) =>
+      ran.find((r) => r.spec.name === spec.name) ??
+      summary.benches.find((b) => b.spec.name === spec.name) ?? { spec, status: "skipped", processes: [] },
+  );
   summary.notes.push(
     `${ran.map((r) => r.spec.name).join(", ")} re-run on its own at ${fresh.date.replace("T", " ").replace(/\.\d+Z$/, " UTC")} (load ${fresh.loadStart.join(" ")}) with \`${fresh.command}\`.`,
   );
@@ -199,6 +206,7 @@ async function main(): Promise<void> {
     progress.note(`warning: ${msg}`);
   }
   await ensureStack((m) => progress.note(m));
+  ensureBuild((m) => progress.note(m));
   const outcomes: BenchOutcome[] = [];
   for (const spec of BENCHES) outcomes.push(await runBench(spec));
 

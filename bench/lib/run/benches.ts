@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+
 /**
  * Every benchmark of the project, in the order `npm run bench` runs them. Each is a script
  * `bench/<file>` run as `npx tsx bench/<file> [--quick]` that writes bench/results/<name>.json.
@@ -11,7 +13,7 @@ export interface BenchSpec {
   shows: string;
 }
 
-export const BENCHES: BenchSpec[] = [
+const KNOWN: BenchSpec[] = [
   {
     name: "scoring",
     file: "scoring.ts",
@@ -42,6 +44,13 @@ export const BENCHES: BenchSpec[] = [
     shows: "API calls per 1,000 transactions with cold and warm caches; peak request rate against the limit",
   },
   {
+    name: "backpressure",
+    file: "backpressure.ts",
+    title: "Backpressure (att score memory with a backlog)",
+    owner: "score",
+    shows: "peak RSS of att score draining a large backlog against a small one",
+  },
+  {
     name: "e2e",
     file: "e2e.ts",
     title: "End to end (score stage)",
@@ -50,3 +59,21 @@ export const BENCHES: BenchSpec[] = [
       "tx/s from a pre-filled topic to committed findings with one and two att score processes against a raw consume; latency p50/p95/p99 at 200 tx/s",
   },
 ];
+
+/**
+ * The known benchmarks in their order, then any other `bench/*.ts` (a benchmark added later
+ * runs without being listed here; its title is its name). A known one whose file is missing is
+ * kept, so that the run can say it is not built yet.
+ */
+export function discoverBenches(benchDir: string): BenchSpec[] {
+  const files = readdirSync(benchDir).filter((f) => f.endsWith(".ts") && f !== "run.ts");
+  const extra = files
+    .filter((f) => !KNOWN.some((k) => k.file === f))
+    .sort()
+    .map((file) => {
+      const name = file.replace(/\.ts$/, "");
+      return { name, file, title: name, owner: "?", shows: "see the script's header" };
+    });
+  const e2e = KNOWN.findIndex((k) => k.name === "e2e");
+  return [...KNOWN.slice(0, e2e), ...extra, ...KNOWN.slice(e2e)];
+}
