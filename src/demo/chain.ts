@@ -4,7 +4,8 @@ import type { Logger } from "../kernel/logger.js";
 import { sleep } from "../kernel/shutdown.js";
 import { SimulateError } from "../simulate/errors.js";
 import { createRpcClient } from "../simulate/rpc.js";
-import { freePort, startProcess, type ManagedProcess } from "./processes.js";
+import { freePort } from "../kernel/net.js";
+import { startProcess, type ManagedProcess } from "./processes.js";
 
 /** The node the demo runs on. */
 export interface DemoChain {

@@ -2,7 +2,8 @@ import { join } from "node:path";
 import type { Logger } from "../kernel/logger.js";
 import { sleep } from "../kernel/shutdown.js";
 import { SimulateError } from "../simulate/errors.js";
-import { freePort, startProcess, type ManagedProcess } from "./processes.js";
+import { freePort } from "../kernel/net.js";
+import { startProcess, type ManagedProcess } from "./processes.js";
 
 /** The demo's pipeline: `att ingest`, `att enrich` and `att score` as child processes. */
 export interface DemoPipeline {
