@@ -1,5 +1,5 @@
 import { Queue, QueueEvents, Worker } from "bullmq";
-import { WebSocketProvider } from "ethers";
+import { WebSocket } from "ws";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { useAnvil } from "./helpers/anvil.js";
 import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
@@ -61,16 +61,43 @@ describe("the local stack", () => {
     await expect(job.waitUntilFinished(events, 10_000)).resolves.toEqual({ doubled: 42 });
   });
 
-  it("reads a new block over WebSocket from anvil", async () => {
-    const provider = new WebSocketProvider(anvil.get().wsUrl);
-    onTestFinished(() => provider.destroy());
-    const heads = new Promise<number>((resolve) => void provider.once("block", (n: number) => resolve(n)));
-    const before = await provider.getBlockNumber();
+  it("reads a new block over WebSocket from anvil (eth_subscribe newHeads)", async () => {
+    // A raw socket rather than ethers' WebSocketProvider, whose destroy() cancels its own
+    // pending eth_unsubscribe with an unhandled rejection (and which never reconnects; PITFALLS).
+    const socket = new WebSocket(anvil.get().wsUrl);
+    onTestFinished(() => socket.close());
+    await new Promise((resolve, reject) => {
+      socket.once("open", resolve);
+      socket.once("error", reject);
+    });
+    const messages: {
+      id?: number;
+      result?: unknown;
+      params?: { result: { number: string; parentHash: string } };
+    }[] = [];
+    const next = (pred: (m: (typeof messages)[number]) => boolean) =>
+      new Promise<(typeof messages)[number]>((resolve) => {
+        const found = messages.find(pred);
+        if (found) return resolve(found);
+        const on = (raw: Buffer) => {
+          const m = JSON.parse(raw.toString()) as (typeof messages)[number];
+          if (pred(m)) {
+            socket.off("message", on);
+            resolve(m);
+          }
+        };
+        socket.on("message", on);
+      });
+    socket.on("message", (raw: Buffer) =>
+      messages.push(JSON.parse(raw.toString()) as (typeof messages)[number]),
+    );
+    socket.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] }));
+    const sub = await next((m) => m.id === 1);
+    expect(sub.result).toMatch(/^0x/);
+    const before = Number(await anvil.get().rpc<string>("eth_blockNumber"));
     await anvil.get().rpc("evm_mine");
-    const n = await heads;
-    expect(n).toBe(before + 1);
-    const block = await provider.getBlock(n);
-    expect(block?.number).toBe(n);
-    expect(block?.parentHash).toMatch(/^0x[0-9a-f]{64}$/);
+    const head = await next((m) => m.params?.result?.number !== undefined);
+    expect(Number(head.params!.result.number)).toBe(before + 1);
+    expect(head.params!.result.parentHash).toMatch(/^0x[0-9a-f]{64}$/);
   });
 });
