@@ -226,7 +226,11 @@ async function measure(batch: number, variants: Variant[]): Promise<Record<strin
       {
         rowsPerS: pct(rates, 50),
         calls: durations.length,
-        callMs: { p50: pct(durations, 50), p99: pct(durations, 99), max: Math.max(...durations) },
+        callMs: {
+          p50: pct(durations, 50),
+          p99: pct(durations, 99),
+          max: durations.reduce((m, d) => (d > m ? d : m), -Infinity),
+        },
         ...(v.watchLoop ? { loopDelayMs: { p99: pct(loopP99, 50), max: loopMax } } : {}),
       },
     ]),
