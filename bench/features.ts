@@ -14,17 +14,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { createEnricher } from "../src/enrich/enricher.js";
 import { computeFeatures } from "../src/features/compute.js";
 import { contextFor } from "../src/features/context.js";
-import type { FeatureSpec, TokenMeta } from "../src/features/types.js";
+import type { TokenMeta } from "../src/features/types.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { startStandin, syntheticFirstTx, type StandinToken } from "../test/fixtures/api-standin/server.js";
+import { ATT_SPEC, loadMainnetTransferTxs, MAINNET_TRANSFERS_CSV } from "../test/helpers/mainnet.js";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,77 +32,11 @@ const arg = (name: string, def: number) => {
 const BATCH = arg("batch", 500);
 const ROUNDS = arg("rounds", 3);
 const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
-const CSV = fileURLToPath(
-  new URL("../../shared/data/mainnet/token-transfers-15320500-15320599.csv", import.meta.url),
-);
+const CSV = MAINNET_TRANSFERS_CSV;
 const LIST = new URL("../test/fixtures/token-list-mainnet.json", import.meta.url);
 
-const SYMBOLS = [
-  "APE",
-  "CRV",
-  "DAI",
-  "GALA",
-  "HEX",
-  "KOK",
-  "LINK",
-  "LOOKS",
-  "MANA",
-  "MATIC",
-  "SAITAMA",
-  "SAND",
-  "SHIB",
-  "SOS",
-  "STRNGR",
-  "STRONG",
-  "USDC",
-  "USDT",
-  "WBTC",
-  "WETH",
-];
-const SPEC: FeatureSpec = {
-  features: [
-    ...SYMBOLS.flatMap((s) => [`${s}_transfers`, `${s}_value`]),
-    "account_active_period_in_minutes",
-    "max_single_token_transfers_count",
-    "max_single_token_transfers_value",
-    "tokens_type_counts",
-    "transfer_counts",
-  ],
-  tokenMatch: "symbol",
-  tokens: SYMBOLS.map((symbol) => ({ symbol })),
-};
-
-function loadTxs(): TokenTransferTx[] {
-  const [, ...lines] = readFileSync(CSV, "utf8").trim().split(/\r?\n/);
-  const byTx = new Map<string, string[][]>();
-  for (const l of lines) {
-    const c = l.split(",");
-    byTx.set(c[4]!, [...(byTx.get(c[4]!) ?? []), c]);
-  }
-  return [...byTx].map(([hash, rows], i) => {
-    rows.sort((a, b) => Number(a[5]) - Number(b[5]));
-    const block = Number(rows[0]![6]);
-    return {
-      v: 1 as const,
-      chainId: 1,
-      blockNumber: block,
-      blockHash: `0x${block.toString(16).padStart(64, "0")}`,
-      blockTimestamp: 1_660_456_000 + (block - 15_320_500) * 12,
-      txHash: hash,
-      txIndex: i,
-      from: rows[0]![1]!,
-      to: null,
-      transfers: rows.map((r) => ({
-        logIndex: Number(r[5]),
-        token: r[0]!,
-        from: r[1]!,
-        to: r[2]!,
-        value: r[3]!,
-      })),
-      observedAt: 0,
-    };
-  });
-}
+const SPEC = ATT_SPEC;
+const loadTxs = () => loadMainnetTransferTxs(CSV);
 
 const batches = <T>(xs: T[], n: number) =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));

@@ -4,10 +4,11 @@ import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { computeFeatures } from "../src/features/compute.js";
 import type { FeatureSpec, TokenMeta } from "../src/features/types.js";
+import { ATT_SPEC, loadMainnetTransferTxs, MAINNET_TRANSFERS_CSV } from "./helpers/mainnet.js";
 import { SHARED_DATA } from "./helpers/services.js";
 
 const EXPLOITS = fileURLToPath(new URL("att-reference/exploit_rows.csv", SHARED_DATA));
-const TRANSFERS = fileURLToPath(new URL("mainnet/token-transfers-15320500-15320599.csv", SHARED_DATA));
+const TRANSFERS = MAINNET_TRANSFERS_CSV;
 const haveExploits = existsSync(EXPLOITS);
 const haveTransfers = existsSync(TRANSFERS);
 if (!haveExploits || !haveTransfers) {
@@ -149,37 +150,7 @@ describe.skipIf(!haveTransfers)(
     ) as { tokens: TokenMeta[] };
     const known = new Map(list.tokens.map((t) => [t.address, t]));
 
-    function load(): TokenTransferTx[] {
-      const byTx = new Map<string, Record<string, string>[]>();
-      for (const r of readCsv(TRANSFERS)) {
-        const rows = byTx.get(r.transaction_hash!) ?? [];
-        rows.push(r);
-        byTx.set(r.transaction_hash!, rows);
-      }
-      return [...byTx].map(([hash, rows], i) => {
-        rows.sort((a, b) => Number(a.log_index) - Number(b.log_index));
-        const block = Number(rows[0]!.block_number);
-        return {
-          v: 1 as const,
-          chainId: 1,
-          blockNumber: block,
-          blockHash: `0x${block.toString(16).padStart(64, "0")}`,
-          blockTimestamp: 1_660_456_000 + (block - 15_320_500) * 12, // the CSV has no timestamps
-          txHash: hash,
-          txIndex: i,
-          from: rows[0]!.from_address!, // nor senders: the first transfer's sender stands in
-          to: null,
-          transfers: rows.map((r) => ({
-            logIndex: Number(r.log_index),
-            token: r.token_address!,
-            from: r.from_address!,
-            to: r.to_address!,
-            value: r.value!,
-          })),
-          observedAt: 0,
-        };
-      });
-    }
+    const load = () => loadMainnetTransferTxs(TRANSFERS);
     /** Metadata from the token-list fixture; any other address is unknown (no decimals). */
     const tokenMeta = (address: string): TokenMeta =>
       known.get(address) ?? { address, kind: "unknown", symbol: null, name: null, decimals: null };
@@ -187,40 +158,7 @@ describe.skipIf(!haveTransfers)(
     const firstTx = (tx: TokenTransferTx) =>
       tx.blockTimestamp - (Number.parseInt(tx.from.slice(2, 10), 16) % 525_600) * 60;
 
-    const SYMBOLS = [
-      "APE",
-      "CRV",
-      "DAI",
-      "GALA",
-      "HEX",
-      "KOK",
-      "LINK",
-      "LOOKS",
-      "MANA",
-      "MATIC",
-      "SAITAMA",
-      "SAND",
-      "SHIB",
-      "SOS",
-      "STRNGR",
-      "STRONG",
-      "USDC",
-      "USDT",
-      "WBTC",
-      "WETH",
-    ];
-    const spec: FeatureSpec = {
-      features: [
-        ...SYMBOLS.flatMap((s) => [`${s}_transfers`, `${s}_value`]),
-        "account_active_period_in_minutes",
-        "max_single_token_transfers_count",
-        "max_single_token_transfers_value",
-        "tokens_type_counts",
-        "transfer_counts",
-      ],
-      tokenMatch: "symbol",
-      tokens: SYMBOLS.map((symbol) => ({ symbol })),
-    };
+    const spec = ATT_SPEC;
 
     it("computes a finite row for every one of the ~9,000 transactions", () => {
       const txs = load();

@@ -5,38 +5,8 @@ import { computeFeatures } from "../src/features/compute.js";
 import { normalizedTransferValue, pyRound3 } from "../src/features/python-number.js";
 import type { FeatureSpec, TokenMeta } from "../src/features/types.js";
 import { ModelError } from "../src/kernel/errors.js";
+import { ATT_FEATURES, ATT_SYMBOLS as SYMBOLS } from "./helpers/mainnet.js";
 
-/** The ATT bot's 45 model features (MODEL_FEATURES in its constants.py), in its order. */
-const SYMBOLS = [
-  "APE",
-  "CRV",
-  "DAI",
-  "GALA",
-  "HEX",
-  "KOK",
-  "LINK",
-  "LOOKS",
-  "MANA",
-  "MATIC",
-  "SAITAMA",
-  "SAND",
-  "SHIB",
-  "SOS",
-  "STRNGR",
-  "STRONG",
-  "USDC",
-  "USDT",
-  "WBTC",
-  "WETH",
-];
-const ATT_FEATURES = [
-  ...SYMBOLS.flatMap((s) => [`${s}_transfers`, `${s}_value`]),
-  "account_active_period_in_minutes",
-  "max_single_token_transfers_count",
-  "max_single_token_transfers_value",
-  "tokens_type_counts",
-  "transfer_counts",
-];
 const ADDR = {
   usdc: "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48",
   usdt: "0xdac17f958d2ee523a2206206994597c13d831ec7",

@@ -1,12 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
+import { loadMainnetTransferTxs, MAINNET_TRANSFERS_CSV } from "../../test/helpers/mainnet.js";
 import { syntheticTxs, TEST_TOKENS } from "../../test/helpers/transfers.js";
 import type { StandinToken } from "../../test/fixtures/api-standin/server.js";
 
-export const MAINNET_CSV = fileURLToPath(
-  new URL("../../../shared/data/mainnet/token-transfers-15320500-15320599.csv", import.meta.url),
-);
+export const MAINNET_CSV = MAINNET_TRANSFERS_CSV;
 const TOKEN_LIST = new URL("../../test/fixtures/token-list-mainnet.json", import.meta.url);
 
 export interface Traffic {
@@ -34,37 +32,7 @@ export function loadTraffic(syntheticCount = 9000): Traffic {
       })),
     };
   }
-  const [, ...lines] = readFileSync(MAINNET_CSV, "utf8").trim().split(/\r?\n/);
-  const byTx = new Map<string, string[][]>();
-  for (const l of lines) {
-    const c = l.split(",");
-    const list = byTx.get(c[4]!);
-    if (list) list.push(c);
-    else byTx.set(c[4]!, [c]);
-  }
-  const txs = [...byTx].map(([hash, rows], i): TokenTransferTx => {
-    rows.sort((a, b) => Number(a[5]) - Number(b[5]));
-    const block = Number(rows[0]![6]);
-    return {
-      v: 1,
-      chainId: 1,
-      blockNumber: block,
-      blockHash: `0x${block.toString(16).padStart(64, "0")}`,
-      blockTimestamp: 1_660_456_000 + (block - 15_320_500) * 12,
-      txHash: hash,
-      txIndex: i,
-      from: rows[0]![1]!,
-      to: null,
-      transfers: rows.map((r) => ({
-        logIndex: Number(r[5]),
-        token: r[0]!,
-        from: r[1]!,
-        to: r[2]!,
-        value: r[3]!,
-      })),
-      observedAt: 0,
-    };
-  });
+  const txs = loadMainnetTransferTxs(MAINNET_CSV);
   const list = (JSON.parse(readFileSync(TOKEN_LIST, "utf8")) as { tokens: StandinToken[] }).tokens;
   return {
     source: "mainnet blocks 15,320,500-15,320,599 (../shared/data)",
