@@ -7,7 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+REPORTS="${ATT_LOCAL_DIR:-.local}/reports"
+mkdir -p "$REPORTS"
+rm -f "$REPORTS/vitest.json" "$REPORTS/test-step"
+# The step in progress is kept in a file: .ci/run names it at the very end of a failed run.
+step() {
+  printf '%s\n' "$*" >"$REPORTS/test-step"
+  printf '\n\033[1m== %s\033[0m\n' "$*"
+}
 
 step "dependencies"
 [ -d node_modules/kafkajs ] || npm ci
@@ -26,7 +33,8 @@ if [ ! -d ../shared/data ]; then
 fi
 
 step "TypeScript tests (vitest, real Kafka/Redis/anvil)"
-npx vitest run
+# The JSON report lets scripts/test-failures.mjs list what failed after everything else is printed.
+npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/vitest.json"
 
 step "Python model tooling tests (pytest)"
 model-tools/.venv/bin/python -m pytest -q model-tools/tests
@@ -34,5 +42,6 @@ model-tools/.venv/bin/python -m pytest -q model-tools/tests
 step "local stack scripts"
 bash test/local-stack.sh
 
+rm -f "$REPORTS/test-step"
 echo
 echo "All tests passed."
