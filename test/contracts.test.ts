@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseTokenTransferTx, type TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import {
+  isTokenTransferTx,
+  parseTokenTransferTx,
+  tokenTransferTxSchema,
+  type TokenTransferTx,
+} from "../src/contracts/token-transfer-tx.js";
 import { findingUniqueKey } from "../src/contracts/finding.js";
 import { ValidationError } from "../src/kernel/errors.js";
 
@@ -55,6 +60,14 @@ describe("TokenTransferTx v1 parsing", () => {
     ).toContain("below 2^256");
   });
 
+  it("rejects an exponent or a sign in a value with a validation error, not a BigInt crash", () => {
+    for (const value of ["1e3", "-1", "0x10", "1.0"]) {
+      expect(reason({ ...good, transfers: [{ ...good.transfers[0], value }] })).toContain(
+        "transfers[0].value: expected the uint256 as a decimal string",
+      );
+    }
+  });
+
   it("rejects mixed-case addresses", () => {
     expect(reason({ ...good, from: "0xAbCd000000000000000000000000000000000000" })).toContain(
       "from: expected a lower-case",
@@ -73,6 +86,106 @@ describe("TokenTransferTx v1 parsing", () => {
 
   it("rejects a transaction without transfers", () => {
     expect(reason({ ...good, transfers: [] })).toContain("at least one transfer");
+  });
+});
+
+describe("TokenTransferTx fast-path check", () => {
+  // Values that sit on either side of some rule of the schema.
+  const MAX = ((1n << 256n) - 1n).toString();
+  const pool: unknown[] = [
+    null,
+    true,
+    false,
+    0,
+    -0,
+    1,
+    -1,
+    1.5,
+    2 ** 53,
+    2 ** 53 - 1,
+    1e21,
+    "",
+    "0",
+    "00",
+    "01",
+    "1e3",
+    "-1",
+    " 1",
+    MAX,
+    (1n << 256n).toString(),
+    `0${MAX}`,
+    "9".repeat(78),
+    "9".repeat(77),
+    "1".repeat(79),
+    `0x${"ab".repeat(20)}`,
+    `0x${"AB".repeat(20)}`,
+    `0x${"ab".repeat(19)}`,
+    `0x${"ab".repeat(21)}`,
+    `0x${"cd".repeat(32)}`,
+    `0X${"cd".repeat(32)}`,
+    `0x${"cd".repeat(31)}ag`,
+    `${"cd".repeat(33)}`,
+    [],
+    [1],
+    {},
+    { v: 1 },
+    "true",
+  ];
+  const topKeys = [...Object.keys(good), "removed", "extra", "__proto__", "constructor"];
+  const transferKeys = [...Object.keys(good.transfers[0]!), "extra"];
+
+  function rng(seed: number) {
+    let s = seed >>> 0;
+    return () => {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(s ^ (s >>> 15), 1 | s);
+      t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function mutate(rand: () => number): unknown {
+    const msg = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+    const transfers = msg.transfers as Record<string, unknown>[];
+    if (rand() < 0.3) transfers.push({ ...transfers[0]!, logIndex: 8 });
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const edits = 1 + Math.floor(rand() * 2);
+    for (let i = 0; i < edits; i++) {
+      const r = rand();
+      const target = r < 0.5 ? msg : pick(transfers);
+      const key = pick(target === msg ? topKeys : transferKeys);
+      if (rand() < 0.15) delete target[key];
+      else if (key === "removed" && rand() < 0.5) target[key] = true;
+      else target[key] = pick(pool);
+    }
+    if (rand() < 0.02) return pick(pool);
+    // Through JSON, as the parser sees it (a "__proto__" key becomes an own property there).
+    return JSON.parse(JSON.stringify(msg).replace('"constructor"', '"__proto__"'));
+  }
+
+  it("accepts exactly what the zod schema accepts, on 20,000 mutated messages", () => {
+    const rand = rng(20261129);
+    let accepted = 0;
+    const disagreements: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const input = mutate(rand);
+      const fast = isTokenTransferTx(input);
+      const zod = tokenTransferTxSchema.safeParse(input).success;
+      if (fast) accepted += 1;
+      if (fast !== zod && disagreements.length < 5)
+        disagreements.push(`fast=${fast} zod=${zod}: ${JSON.stringify(input)}`);
+    }
+    expect(disagreements).toEqual([]);
+    // Both outcomes are exercised, not just rejections.
+    expect(accepted).toBeGreaterThan(500);
+    expect(accepted).toBeLessThan(19_000);
+  });
+
+  it("returns the same object zod would build for a valid message, removed or not", () => {
+    for (const msg of [good, { ...good, removed: true as const }, { ...good, to: null }]) {
+      const parsed = parseTokenTransferTx(JSON.stringify(msg));
+      expect(parsed).toEqual(tokenTransferTxSchema.parse(msg));
+    }
   });
 });
 

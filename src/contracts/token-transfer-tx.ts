@@ -20,13 +20,17 @@ export const hash32 = z
   .string()
   .regex(/^0x[0-9a-f]{64}$/, "expected a lower-case 0x-prefixed 32-byte hex hash");
 const nonNegInt = z.number().int("expected an integer").nonnegative("expected a non-negative integer");
+const UINT_RE = /^(0|[1-9][0-9]*)$/;
+
+// zod runs a refinement even when the regex before it failed: it must not call BigInt() on a
+// string that is not a plain decimal (BigInt("1e3") throws a SyntaxError, not a validation issue).
 export const uint256String = z
   .string()
-  .regex(
-    /^(0|[1-9][0-9]*)$/,
-    "expected the uint256 as a decimal string without sign, exponent or leading zeros",
-  )
-  .refine((s) => s.length <= 78 && BigInt(s) <= MAX_UINT256, "expected a value below 2^256");
+  .regex(UINT_RE, "expected the uint256 as a decimal string without sign, exponent or leading zeros")
+  .refine(
+    (s) => !UINT_RE.test(s) || (s.length <= 78 && BigInt(s) <= MAX_UINT256),
+    "expected a value below 2^256",
+  );
 
 export const transferSchema = z.strictObject({
   logIndex: nonNegInt,
@@ -97,6 +101,91 @@ export function toValidationError(
   });
 }
 
+const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
+const HASH32_RE = /^0x[0-9a-f]{64}$/;
+
+const isNonNegInt = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isAddress = (v: unknown): boolean => typeof v === "string" && v.length === 42 && ADDRESS_RE.test(v);
+const isHash32 = (v: unknown): boolean => typeof v === "string" && v.length === 66 && HASH32_RE.test(v);
+const isUint256 = (v: unknown): boolean =>
+  typeof v === "string" &&
+  v.length > 0 &&
+  // Below 78 digits a decimal is always < 2^256 (which has 78); only then is BigInt needed.
+  (v.length < 78 || (v.length === 78 && BigInt(v) <= MAX_UINT256)) &&
+  UINT_RE.test(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function isTransfer(t: unknown): boolean {
+  if (!isPlainObject(t)) return false;
+  let n = 0;
+  for (const k in t) {
+    if (k !== "logIndex" && k !== "token" && k !== "from" && k !== "to" && k !== "value") return false;
+    n += 1;
+  }
+  return (
+    n === 5 &&
+    isNonNegInt(t.logIndex) &&
+    isAddress(t.token) &&
+    isAddress(t.from) &&
+    isAddress(t.to) &&
+    isUint256(t.value)
+  );
+}
+
+/**
+ * The same acceptance as `tokenTransferTxSchema` without building zod's result: the scorer's
+ * hot path (8.7 µs per message through zod against 2.4 µs for JSON.parse alone). A message this
+ * rejects goes through zod, which says precisely why; test/contracts.test.ts checks on thousands
+ * of mutated messages that both accept exactly the same inputs.
+ */
+export function isTokenTransferTx(v: unknown): v is TokenTransferTx {
+  if (!isPlainObject(v)) return false;
+  let n = 0;
+  for (const k in v) {
+    switch (k) {
+      case "v":
+      case "chainId":
+      case "blockNumber":
+      case "blockHash":
+      case "blockTimestamp":
+      case "txHash":
+      case "txIndex":
+      case "from":
+      case "to":
+      case "transfers":
+      case "observedAt":
+        n += 1;
+        break;
+      case "removed":
+        if (v.removed !== true) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  if (n !== 11) return false;
+  if (
+    v.v !== 1 ||
+    typeof v.chainId !== "number" ||
+    !Number.isSafeInteger(v.chainId) ||
+    v.chainId <= 0 ||
+    !isNonNegInt(v.blockNumber) ||
+    !isHash32(v.blockHash) ||
+    !isNonNegInt(v.blockTimestamp) ||
+    !isHash32(v.txHash) ||
+    !isNonNegInt(v.txIndex) ||
+    !isAddress(v.from) ||
+    (v.to !== null && !isAddress(v.to)) ||
+    !isNonNegInt(v.observedAt)
+  )
+    return false;
+  const transfers = v.transfers;
+  if (!Array.isArray(transfers) || transfers.length === 0) return false;
+  for (const t of transfers) if (!isTransfer(t)) return false;
+  return true;
+}
+
 /**
  * Parses the bytes of a Kafka message into a TokenTransferTx, or throws a ValidationError
  * (code `ATT_INVALID_MESSAGE`) whose message names the field, what it held and what was expected.
@@ -115,6 +204,7 @@ export function parseTokenTransferTx(bytes: Buffer | string | null): TokenTransf
       code: "ATT_INVALID_JSON",
     });
   }
+  if (isTokenTransferTx(json)) return json;
   const r = tokenTransferTxSchema.safeParse(json);
   if (!r.success) throw toValidationError("TokenTransferTx", r.error, json, "ATT_INVALID_MESSAGE");
   return r.data;
