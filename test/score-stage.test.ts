@@ -11,6 +11,8 @@ import { scoreEnv } from "./helpers/score-env.js";
 import { uniqueName } from "./helpers/names.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
+import { cacheKey, encodeValue } from "../src/enrich/keys.js";
+import { ConfigResourceTypes } from "kafkajs";
 
 interface Setup {
   transfers: string;
@@ -46,12 +48,12 @@ async function setup(extraEnv: Record<string, string> = {}, findingsPartitions =
   return { transfers, findings, dlq, group, prefix, env };
 }
 
-async function startStage(s: Setup): Promise<ScoreStage> {
+async function startStage(s: Setup, registry = new Registry()): Promise<ScoreStage> {
   const config = loadConfig(s.env);
   const stage = await createScoreStage({
     config,
     logger: createLogger({ level: "warn" }),
-    registry: new Registry(),
+    registry,
   });
   onTestFinished(() => stage.stop());
   await stage.start();
@@ -221,5 +223,84 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     expect(
       out.map((m) => parseFinding(m.value!).alertId).filter((a) => a === "NORMAL-TOKEN-TRANSFERS-TX"),
     ).toEqual([]);
+  });
+
+  it("dead-letters a message whose finding the broker refuses once its chunk failed ATT_SCORE_POISON_ATTEMPTS times, and goes on", async () => {
+    const s = await setup({ ATT_SCORE_POISON_ATTEMPTS: "2" }, 1);
+    const admin = await connectedAdmin();
+    // Findings of up to 64 KiB per record batch: ordinary chunks fit, the poison's finding does not.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: s.findings,
+          configEntries: [{ name: "max.message.bytes", value: String(64 * 1024) }],
+        },
+      ],
+    });
+    const txs = syntheticTxs(30, { seed: 71 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    // 3,500 distinct tokens: the finding's token_types alone is ~80 KB.
+    const base = syntheticTxs(1, { seed: 72 })[0]!;
+    const tokens = Array.from({ length: 3500 }, (_, i) => ({
+      address: `0x${(0xdead0000 + i).toString(16).padStart(40, "0")}`,
+      kind: "erc20" as const,
+      symbol: `POISON-TOKEN-${i}`,
+      name: `Poison token ${i}`,
+      decimals: 18,
+    }));
+    const pipe = testRedis().pipeline();
+    for (const t of tokens) pipe.set(cacheKey(s.prefix, "token", 1, t.address), encodeValue("token", t));
+    pipe.set(cacheKey(s.prefix, "firsttx", 1, base.from), encodeValue("firsttx", 1_600_000_000));
+    await pipe.exec();
+    const poison = {
+      ...base,
+      transfers: tokens.map((t, i) => ({
+        logIndex: i,
+        token: t.address,
+        from: base.from,
+        to: base.from,
+        value: "1",
+      })),
+    };
+    const producer = await connectedProducer();
+    // All on partition 0, the poison in the middle of the first chunk.
+    const messages = toKafkaMessages(txs).map((m) => ({ ...m, partition: 0 }));
+    messages.splice(10, 0, { key: poison.from, value: JSON.stringify(poison), partition: 0 });
+    await producer.send({ topic: s.transfers, messages });
+    const registry = new Registry();
+    await startStage(s, registry);
+
+    const [dead] = await readTopic(s.dlq, 1, { timeoutMs: 90_000 });
+    const rec = JSON.parse(dead!.value!) as {
+      error: { code: string; message: string };
+      source: { offset: string };
+      valueBase64: string;
+      stage: string;
+    };
+    expect(rec.error.code).toBe("ATT_KAFKA_MESSAGE_TOO_LARGE");
+    expect(rec.error.message).toMatch(/refused this message's output/);
+    expect(rec.source.offset).toBe("10");
+    expect(rec.stage).toBe("score");
+    expect(Buffer.from(rec.valueBase64, "base64").toString()).toBe(JSON.stringify(poison));
+
+    // Every other transaction got its finding exactly once, and every offset is committed.
+    const out = await readTopic(s.findings, Infinity, { timeoutMs: 30_000, idleMs: 3000 });
+    const hashes = out.map((m) => parseFinding(m.value!).source.transactions![0]!.hash);
+    expect(hashes.sort()).toEqual(txs.map((t) => t.txHash).sort());
+    const high = (await admin.fetchTopicOffsets(s.transfers)).find((p) => p.partition === 0)!.high;
+    expect(high).toBe(String(txs.length + 1));
+    await expect
+      .poll(
+        async () =>
+          (await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] }))[0]!.partitions.find(
+            (p) => p.partition === 0,
+          )?.offset,
+        { timeout: 10_000 },
+      )
+      .toBe(high);
+    const dlqMetric = await registry.getSingleMetricAsString("att_score_dlq_total");
+    expect(dlqMetric).toContain('att_score_dlq_total{reason="poison"} 1');
   });
 });

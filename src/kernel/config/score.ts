@@ -22,6 +22,12 @@ export const scoreOptions = {
     "Messages per processing batch = one model call and one Kafka transaction.",
     { min: 1, max: 50_000 },
   ),
+  poisonAttempts: int(
+    "ATT_SCORE_POISON_ATTEMPTS",
+    3,
+    "A chunk that fails this many times in a row for a reason that can be a message's own (the broker refuses its finding, a non-retryable feature or model error) is processed one message at a time; a message that still fails goes to the DLQ with the reason.",
+    { min: 1, max: 1000 },
+  ),
   partitionsConcurrently: int(
     "ATT_SCORE_PARTITIONS_CONCURRENTLY",
     2,

@@ -3,10 +3,27 @@ import { errorCode } from "../../kernel/errors.js";
 import type { Admin, Consumer, Kafka } from "../../kernel/kafka.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { ScoreMetrics } from "./metrics.js";
-import type { BatchProcessor, InputMessage } from "./processor.js";
+import { dlqMessage, type BatchOutcome, type BatchProcessor, type InputMessage } from "./processor.js";
+import { PoisonTracker, poisonCause } from "./poison.js";
 import { openPartitionSink, type PartitionSink } from "./transactional-sink.js";
 
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+/**
+ * What eachBatch throws after a failed chunk. kafkajs stops a consumer for good (CRASH with
+ * restart: false) when eachBatch throws an error it deems non-retriable — a broker refusal such
+ * as MESSAGE_TOO_LARGE or PRODUCER_FENCED, or a TypeError — leaving a live process that
+ * consumes nothing. Marked retriable, the chunk is re-read after a backoff or, once kafkajs's
+ * retries are spent, the consumer restarts and rejoins; the poison tracker ends repeats that are
+ * the message's own fault.
+ */
+class BatchFailedError extends Error {
+  readonly retriable = true;
+  constructor(readonly original: unknown) {
+    super(`Batch failed, to be re-read: ${original instanceof Error ? original.message : String(original)}`);
+    this.name = "BatchFailedError";
+  }
+}
 
 export interface ScoreConsumerOptions {
   kafka: Kafka;
@@ -17,6 +34,9 @@ export interface ScoreConsumerOptions {
   groupId: string;
   transactionalIdPrefix: string;
   batchMaxSize: number;
+  /** Consecutive message-caused failures of a chunk before it is processed one message at a time. */
+  poisonAttempts: number;
+  dlqTopic: string;
   partitionsConcurrently: number;
   maxBytesPerPartition: number;
   maxBytes: number;
@@ -24,6 +44,8 @@ export interface ScoreConsumerOptions {
   heartbeatIntervalMs: number;
   fromBeginning: boolean;
   signal?: AbortSignal;
+  /** Called if the consumer stops for good anyway (kafkajs gave up): the process should exit. */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface ScoreConsumer {
@@ -40,6 +62,10 @@ export interface ScoreConsumer {
  * `batchMaxSize` messages; each chunk is processed (features, one model call, findings) and
  * committed together with its offsets in one Kafka transaction. Offsets advance only with the
  * findings they produced; a failure aborts the transaction and the chunk is re-read.
+ *
+ * Poison (src/score/stage/poison.ts): a chunk that keeps failing for a reason that can be a
+ * message's own is, after `poisonAttempts` failures, processed one message at a time, and the
+ * message that still fails is dead-lettered with the reason instead of stopping the partition.
  *
  * Backpressure: kafkajs fetches the next batch only after `eachBatch` returns, and a fetch is
  * bounded by `maxBytesPerPartition`/`maxBytes`, so memory stays bounded whatever the backlog.
@@ -62,6 +88,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   const sinks = new Map<number, { sink: PartitionSink; generation: number }>();
   let joined = false;
   let stopping: Promise<void> | undefined;
+  const poison = new PoisonTracker(o.poisonAttempts);
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     generation += 1;
@@ -75,6 +102,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   });
   consumer.on(consumer.events.CRASH, (e) => {
     o.logger.error({ msg: "Consumer crashed", err: e.payload.error, restart: e.payload.restart });
+    if (!e.payload.restart && !stopping) o.onFatal?.(e.payload.error);
   });
 
   async function sinkFor(partition: number): Promise<PartitionSink> {
@@ -106,6 +134,82 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     };
   }
 
+  /** Marks where an error came from: only the broker's refusal of records can be a commit-time poison. */
+  function tagged(err: unknown, stage: "process" | "commit"): unknown {
+    if (err !== null && typeof err === "object" && !("attStage" in err))
+      Object.defineProperty(err, "attStage", { value: stage, enumerable: false });
+    return err;
+  }
+
+  function recordCommitted(out: BatchOutcome, size: number, commitSec: number, committedAt: number) {
+    o.metrics.commitSeconds.observe(commitSec);
+    o.metrics.batchSize.observe(size);
+    o.metrics.featureSeconds.observe(out.featureSec);
+    o.metrics.modelSeconds.observe(out.modelSec);
+    // Counted per alert id first: one labelled increment per id, not one per finding.
+    const byAlert = new Map<string, number>();
+    for (const f of out.findings) byAlert.set(f.alertId, (byAlert.get(f.alertId) ?? 0) + 1);
+    for (const [alertId, n] of byAlert) o.metrics.findings.inc({ alert_id: alertId }, n);
+    const c = out.counts;
+    if (c.dlq) o.metrics.dlq.inc({ reason: "malformed" }, c.dlq);
+    if (c.retracted) o.metrics.retractions.inc(c.retracted);
+    o.metrics.observeScores(out.scores, c.anomalous, out.scores.length);
+    for (const t of out.observedAt) o.metrics.e2eLatencySeconds.observe(Math.max(0, committedAt - t) / 1000);
+  }
+
+  async function processAndCommit(sink: PartitionSink, inputs: InputMessage[], next: bigint): Promise<void> {
+    let out: BatchOutcome;
+    try {
+      out = await o.process(inputs, o.signal);
+    } catch (err) {
+      throw tagged(err, "process");
+    }
+    const t0 = performance.now();
+    try {
+      await sink.commit(out.records, next);
+    } catch (err) {
+      throw tagged(err, "commit");
+    }
+    recordCommitted(out, inputs.length, (performance.now() - t0) / 1000, Date.now());
+  }
+
+  /** A chunk that kept failing, one message per transaction; a message that still fails goes to the DLQ. */
+  async function isolate(
+    sink: PartitionSink,
+    inputs: InputMessage[],
+    next: bigint,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    o.logger.warn({
+      msg: "Chunk kept failing: processing it one message at a time",
+      partition: inputs[0]!.partition,
+      first_offset: inputs[0]!.offset,
+      messages: inputs.length,
+    });
+    for (let k = 0; k < inputs.length; k++) {
+      const m = inputs[k]!;
+      const upTo = k === inputs.length - 1 ? next : BigInt(m.offset) + 1n;
+      try {
+        await processAndCommit(sink, [m], upTo);
+      } catch (err) {
+        const stage = (err as { attStage?: "process" | "commit" }).attStage ?? "process";
+        const cause = poisonCause(err, stage);
+        if (!cause) throw err;
+        await sink.commit([dlqMessage(m, cause, o.dlqTopic)], upTo);
+        o.metrics.dlq.inc({ reason: "poison" });
+        o.logger.error({
+          msg: "Poison message dead-lettered",
+          partition: m.partition,
+          offset: m.offset,
+          dlq_topic: o.dlqTopic,
+          code: cause.code,
+          reason: cause.message,
+        });
+      }
+      await heartbeat();
+    }
+  }
+
   return {
     admin,
     isReady: () => joined,
@@ -134,46 +238,43 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
           for (let i = 0; i < messages.length; i += o.batchMaxSize) {
             if (!isRunning() || isStale()) break;
             const chunk = messages.slice(i, i + o.batchMaxSize);
+            const inputs = chunk.map((m) => toInput(batch, m));
+            const last = chunk[chunk.length - 1]!;
+            // After the batch's last chunk, commit past trailing transaction markers and aborted
+            // records too (batch.lastOffset() counts them), so a caught-up group shows lag 0
+            // behind a transactional producer such as `att ingest`.
+            const isFinalChunk = i + o.batchMaxSize >= messages.length;
+            const next = isFinalChunk
+              ? maxBig(BigInt(last.offset), BigInt(batch.lastOffset())) + 1n
+              : BigInt(last.offset) + 1n;
             try {
-              const out = await o.process(
-                chunk.map((m) => toInput(batch, m)),
-                o.signal,
-              );
-              const last = chunk[chunk.length - 1]!;
-              // After the batch's last chunk, commit past trailing transaction markers and aborted
-              // records too (batch.lastOffset() counts them), so a caught-up group shows lag 0
-              // behind a transactional producer such as `att ingest`.
-              const isFinalChunk = i + o.batchMaxSize >= messages.length;
-              const next = isFinalChunk
-                ? maxBig(BigInt(last.offset), BigInt(batch.lastOffset())) + 1n
-                : BigInt(last.offset) + 1n;
-              const t0 = performance.now();
-              await sink.commit(out.records, next);
-              const committedAt = Date.now();
-              o.metrics.commitSeconds.observe((performance.now() - t0) / 1000);
+              if (poison.shouldIsolate(batch.partition, chunk[0]!.offset)) {
+                await isolate(sink, inputs, next, heartbeat);
+                poison.clear(batch.partition);
+              } else {
+                await processAndCommit(sink, inputs, next);
+              }
               resolveOffset(last.offset);
-              o.metrics.batchSize.observe(chunk.length);
-              o.metrics.featureSeconds.observe(out.featureSec);
-              o.metrics.modelSeconds.observe(out.modelSec);
-              for (const f of out.findings) o.metrics.findings.inc({ alert_id: f.alertId });
-              o.metrics.dlq.inc(out.counts.dlq);
-              o.metrics.retractions.inc(out.counts.retracted);
-              o.metrics.observeScores(out.scores, out.counts.anomalous, out.scores.length);
-              for (const t of out.observedAt)
-                o.metrics.e2eLatencySeconds.observe(Math.max(0, committedAt - t) / 1000);
             } catch (err) {
               o.metrics.batchFailures.inc({ code: errorCode(err) });
+              const stage = (err as { attStage?: "process" | "commit" }).attStage ?? "process";
+              const strikes = poisonCause(err, stage)
+                ? poison.strike(batch.partition, chunk[0]!.offset)
+                : undefined;
               o.logger.warn({
                 msg: "Batch failed; it will be re-read",
                 partition: batch.partition,
                 first_offset: chunk[0]!.offset,
+                ...(strikes !== undefined
+                  ? { consecutive_failures: strikes, isolate_after: o.poisonAttempts }
+                  : {}),
                 err,
               });
               // The sink may be fenced or broken: rebuild it (and re-read the committed offset) next time.
               const cur = sinks.get(batch.partition);
               sinks.delete(batch.partition);
               await cur?.sink.close().catch(() => undefined);
-              throw err;
+              throw new BatchFailedError(err);
             }
             await heartbeat();
           }

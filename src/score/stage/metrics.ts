@@ -8,7 +8,7 @@ export interface ScoreMetrics {
   commitSeconds: Histogram;
   e2eLatencySeconds: Histogram;
   findings: Counter<"alert_id">;
-  dlq: Counter;
+  dlq: Counter<"reason">;
   retractions: Counter;
   scores: Histogram;
   anomalyRate: Gauge;
@@ -85,7 +85,8 @@ export function createScoreMetrics(
     }),
     dlq: new Counter({
       name: "att_score_dlq_total",
-      help: "Malformed messages sent to the dead-letter topic.",
+      help: "Messages sent to the dead-letter topic: malformed, or poison (their chunk kept failing; see ATT_SCORE_POISON_ATTEMPTS).",
+      labelNames: ["reason"],
       registers: [registry],
     }),
     retractions: new Counter({

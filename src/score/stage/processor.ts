@@ -36,6 +36,30 @@ export interface BatchOutcome {
   scores: ArrayLike<number>;
 }
 
+/** The DLQ record for an input message the score stage cannot turn into a finding. */
+export function dlqMessage(
+  m: InputMessage,
+  error: { code: string; message: string },
+  dlqTopic: string,
+): RoutedMessage {
+  const rec = dlqRecord({
+    error,
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    timestamp: m.timestamp,
+    key: m.key,
+    value: m.value,
+    stage: "score",
+  });
+  return {
+    topic: dlqTopic,
+    key: m.key?.toString("utf8") ?? "",
+    value: JSON.stringify(rec),
+    headers: dlqHeaders(rec),
+  };
+}
+
 /**
  * Turns one batch of raw transfer messages into everything that must be written in the same
  * Kafka transaction: findings (routed), DLQ records for malformed input, and retractions for
@@ -72,22 +96,9 @@ export function createBatchProcessor(deps: {
       try {
         tx = parseTokenTransferTx(m.value);
       } catch (err) {
-        const rec = dlqRecord({
-          error: { code: errorCode(err), message: (err as Error).message },
-          topic: m.topic,
-          partition: m.partition,
-          offset: m.offset,
-          timestamp: m.timestamp,
-          key: m.key,
-          value: m.value,
-          stage: "score",
-        });
-        records.push({
-          topic: config.dlqTopic,
-          key: m.key?.toString("utf8") ?? "",
-          value: JSON.stringify(rec),
-          headers: dlqHeaders(rec),
-        });
+        records.push(
+          dlqMessage(m, { code: errorCode(err), message: (err as Error).message }, config.dlqTopic),
+        );
         counts.dlq += 1;
         continue;
       }

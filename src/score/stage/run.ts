@@ -1,3 +1,4 @@
+import { UpstreamError } from "../../kernel/errors.js";
 import { createRuntime } from "../../kernel/runtime.js";
 import { createScoreStage } from "./stage.js";
 
@@ -7,7 +8,14 @@ import { createScoreStage } from "./stage.js";
  */
 export async function runScore(): Promise<void> {
   const rt = await createRuntime("score");
-  const stage = await createScoreStage({ config: rt.config, logger: rt.logger, registry: rt.registry });
+  let crash: ((err: unknown) => void) | undefined;
+  const crashed = new Promise<never>((_, reject) => (crash = reject));
+  const stage = await createScoreStage({
+    config: rt.config,
+    logger: rt.logger,
+    registry: rt.registry,
+    onFatal: (err) => crash?.(err),
+  });
   rt.shutdown.register("score-stage", () => stage.stop());
   rt.health?.addReadinessCheck("consumer-group", () => stage.isReady());
   await stage.start();
@@ -17,7 +25,19 @@ export async function runScore(): Promise<void> {
     topic: rt.config.kafka.topicTransfers,
     findings_topic: rt.config.kafka.topicFindings,
   });
-  await new Promise<void>((resolve) =>
+  const stopped = new Promise<void>((resolve) =>
     rt.shutdown.signal.addEventListener("abort", () => resolve(), { once: true }),
   );
+  try {
+    await Promise.race([stopped, crashed]);
+  } catch (err) {
+    // A consumer that kafkajs will not restart consumes nothing: exit 75 so that the supervisor
+    // restarts the process rather than leave a replica that looks alive.
+    await rt.shutdown.close("score consumer stopped");
+    throw new UpstreamError("The Kafka consumer stopped and kafkajs will not restart it", {
+      code: "ATT_CONSUMER_STOPPED",
+      cause: err,
+      details: ["Fix: nothing to change here; the process exits 75 so that its supervisor restarts it."],
+    });
+  }
 }

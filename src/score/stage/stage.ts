@@ -29,6 +29,8 @@ export async function createScoreStage(deps: {
   logger: Logger;
   registry: Registry;
   model?: Model;
+  /** The consumer stopped for good (kafkajs gave up on it): the process should exit and be restarted. */
+  onFatal?: (err: unknown) => void;
 }): Promise<ScoreStage> {
   const { config, logger, registry } = deps;
   const cleanups: (() => Promise<void>)[] = [];
@@ -99,12 +101,15 @@ export async function createScoreStage(deps: {
     groupId: config.score.groupId,
     transactionalIdPrefix: config.score.transactionalIdPrefix,
     batchMaxSize: config.score.batchMaxSize,
+    poisonAttempts: config.score.poisonAttempts,
+    dlqTopic: config.kafka.topicDlq,
     partitionsConcurrently: config.score.partitionsConcurrently,
     maxBytesPerPartition: config.score.maxBytesPerPartition,
     maxBytes: config.score.maxBytes,
     sessionTimeoutMs: config.score.sessionTimeoutMs,
     heartbeatIntervalMs: config.score.heartbeatIntervalMs,
     fromBeginning: config.score.fromBeginning,
+    ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
   });
   registerLagGauge(registry, {
     admin: consumer.admin,
