@@ -15,6 +15,7 @@
  * imports it first, and so do the test and bench helpers.
  */
 import Module, { createRequire } from "node:module";
+import { crc32c } from "./crc32c.js";
 
 interface FetchedMessage {
   offset: string;
@@ -65,20 +66,36 @@ export function filterAbortedMessages({
 const require = createRequire(import.meta.url);
 const target = require.resolve("kafkajs/src/consumer/filterAbortedMessages.js");
 
+/**
+ * Second replacement, for speed only: the CRC-32C of produced record batches
+ * (kafkajs/src/protocol/recordBatch/crc32C/index.js, byte at a time) by src/kernel/crc32c.ts.
+ */
+const crcTarget = require.resolve("kafkajs/src/protocol/recordBatch/crc32C/index.js");
+
+function replaceModule(path: string, exports: unknown): void {
+  const m = new Module(path);
+  m.filename = path;
+  m.loaded = true;
+  m.exports = exports;
+  require.cache[path] = m;
+}
+
 if (require.cache[target]?.exports !== filterAbortedMessages) {
   if (require.cache[require.resolve("kafkajs/src/consumer/batch.js")]) {
     throw new Error(
       "kafkajs was loaded before src/kernel/kafkajs-fix.ts: import the fix first so that read_committed consumers drop aborted records",
     );
   }
-  const m = new Module(target);
-  m.filename = target;
-  m.loaded = true;
-  m.exports = filterAbortedMessages;
-  require.cache[target] = m;
+  replaceModule(target, filterAbortedMessages);
+  replaceModule(crcTarget, crc32c);
 }
 
 /** True when kafkajs uses the fixed filter (checked by tests). */
 export function kafkajsFixActive(): boolean {
   return require.cache[target]?.exports === filterAbortedMessages;
+}
+
+/** True when kafkajs checksums record batches with src/kernel/crc32c.ts (checked by tests). */
+export function kafkajsCrcReplaced(): boolean {
+  return require.cache[crcTarget]?.exports === crc32c;
 }
