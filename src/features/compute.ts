@@ -88,7 +88,7 @@ export function computeFeatures(tx: TokenTransferTx, ctx: FeatureContext, spec: 
     tokenTypeCount: typeLabels.size,
   };
   const values = new Float32Array(plan.columns.length);
-  const named: Record<string, number> = {};
+  const raw = new Float64Array(plan.columns.length);
   for (let i = 0; i < plan.columns.length; i++) {
     const col = plan.columns[i]!;
     const v =
@@ -105,12 +105,12 @@ export function computeFeatures(tx: TokenTransferTx, ctx: FeatureContext, spec: 
       };
     }
     values[i] = v;
-    named[col.name] = v;
+    raw[i] = v;
   }
   return {
     ok: true,
     values,
-    named,
+    named: plan.named(raw),
     tokenTypes: tokenTypesOf(typeLabels),
     maxSingleTokenName: maxName,
     transferCount: tx.transfers.length,

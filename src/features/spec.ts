@@ -1,4 +1,5 @@
 import { ModelError } from "../kernel/errors.js";
+import { recordFactory, type RecordFactory } from "../kernel/record-shape.js";
 import type { FeatureSpec } from "./types.js";
 
 /** The features that do not name a token, by the bot's names (and the training notebook's aliases). */
@@ -27,6 +28,8 @@ export interface CompiledSpec {
   /** Lower-case model-token addresses (address matching only). */
   modelAddresses: ReadonlySet<string>;
   needsFirstTx: boolean;
+  /** Builds the named feature record of a row (columns' names, in order) as one compiled shape. */
+  named: RecordFactory<number>;
 }
 
 const compiled = new WeakMap<FeatureSpec, CompiledSpec>();
@@ -92,6 +95,7 @@ export function compileSpec(spec: FeatureSpec): CompiledSpec {
     columns,
     modelAddresses,
     needsFirstTx: columns.some((c) => c.source === "generic" && c.slot === "activePeriod"),
+    named: recordFactory<number>(columns.map((c) => c.name)),
   };
   compiled.set(spec, result);
   return result;
