@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   isTokenTransferTx,
@@ -202,5 +203,16 @@ describe("finding uniqueKey", () => {
     expect(findingUniqueKey(base)).not.toBe(
       findingUniqueKey({ ...base, alertId: "NORMAL-TOKEN-TRANSFERS-TX" }),
     );
+  });
+
+  it("is 0x + sha256 of chainId|txHash|alertId|modelVersion, so keys stay stable across releases", () => {
+    const key = findingUniqueKey({
+      chainId: 1,
+      txHash: good.txHash.toUpperCase().replace("0X", "0x"),
+      alertId: "A",
+      modelVersion: "7",
+    });
+    const expected = createHash("sha256").update(`1|${good.txHash}|A|7`).digest("hex");
+    expect(key).toBe(`0x${expected}`);
   });
 });

@@ -16,6 +16,7 @@
  */
 import Module, { createRequire } from "node:module";
 import { crc32c } from "./crc32c.js";
+import { murmur2 } from "./murmur2.js";
 
 interface FetchedMessage {
   offset: string;
@@ -67,10 +68,13 @@ const require = createRequire(import.meta.url);
 const target = require.resolve("kafkajs/src/consumer/filterAbortedMessages.js");
 
 /**
- * Second replacement, for speed only: the CRC-32C of produced record batches
- * (kafkajs/src/protocol/recordBatch/crc32C/index.js, byte at a time) by src/kernel/crc32c.ts.
+ * Two more replacements, for speed only, with identical results: the CRC-32C of produced record
+ * batches (kafkajs/src/protocol/recordBatch/crc32C/index.js, byte at a time) by
+ * src/kernel/crc32c.ts, and the default partitioner's murmur2 (64-bit Long objects) by
+ * src/kernel/murmur2.ts.
  */
 const crcTarget = require.resolve("kafkajs/src/protocol/recordBatch/crc32C/index.js");
+const murmurTarget = require.resolve("kafkajs/src/producer/partitioners/default/murmur2.js");
 
 function replaceModule(path: string, exports: unknown): void {
   const m = new Module(path);
@@ -88,6 +92,7 @@ if (require.cache[target]?.exports !== filterAbortedMessages) {
   }
   replaceModule(target, filterAbortedMessages);
   replaceModule(crcTarget, crc32c);
+  replaceModule(murmurTarget, murmur2);
 }
 
 /** True when kafkajs uses the fixed filter (checked by tests). */
@@ -98,4 +103,9 @@ export function kafkajsFixActive(): boolean {
 /** True when kafkajs checksums record batches with src/kernel/crc32c.ts (checked by tests). */
 export function kafkajsCrcReplaced(): boolean {
   return require.cache[crcTarget]?.exports === crc32c;
+}
+
+/** True when kafkajs's default partitioner hashes keys with src/kernel/murmur2.ts (checked by tests). */
+export function kafkajsMurmurReplaced(): boolean {
+  return require.cache[murmurTarget]?.exports === murmur2;
 }
