@@ -1,19 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { createConnection } from "node:net";
+import { tcpReachable } from "../../src/kernel/net.js";
 import { REPO } from "./processes.js";
-
-function reachable(host: string, port: number, timeoutMs = 1500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
-}
 
 const hostPort = (s: string, defPort: number): [string, number] => {
   const m = /^(?:[a-z]+:\/\/)?([^:/]+)(?::(\d+))?/.exec(s);
@@ -24,7 +11,7 @@ const hostPort = (s: string, defPort: number): [string, number] => {
 export async function stackReachable(): Promise<{ kafka: boolean; redis: boolean }> {
   const [kh, kp] = hostPort((process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",")[0]!, 9092);
   const [rh, rp] = hostPort(process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379", 6379);
-  const [kafka, redis] = await Promise.all([reachable(kh, kp), reachable(rh, rp)]);
+  const [kafka, redis] = await Promise.all([tcpReachable(kh, kp, 1500), tcpReachable(rh, rp, 1500)]);
   return { kafka, redis };
 }
 

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../kernel/logger.js";
+import { tcpReachable } from "../kernel/net.js";
 import { SimulateError } from "../simulate/errors.js";
 
 /** Kafka and Redis for the demo: the running local stack, or started (and later stopped) by it. */
@@ -16,16 +16,7 @@ const STACK_SCRIPT = fileURLToPath(new URL("../../deploy/local/stack.sh", import
 
 function reachable(hostPort: string, timeoutMs = 1000): Promise<boolean> {
   const [host, port] = splitHostPort(hostPort);
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
+  return tcpReachable(host, port, timeoutMs);
 }
 
 function splitHostPort(hp: string): [string, number] {

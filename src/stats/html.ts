@@ -1,8 +1,9 @@
 import { fixed, int, pct, pValue, signedPct } from "./format.js";
 import type { StatsReport } from "./report.js";
 import { barChart, esc, lineChart, type LineSeries } from "./svg.js";
+import { tables, type Table } from "./tables.js";
 
-function table(headers: string[], rows: string[][], cls = ""): string {
+function table({ headers, rows }: Table, cls = ""): string {
   return `<table${cls ? ` class="${cls}"` : ""}><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`)
     .join("")}</tbody></table>`;
@@ -142,90 +143,26 @@ export function formatHtml(r: StatsReport): string {
   );
   body.push(
     "<h2>Findings by alert id</h2>",
-    table(
-      ["alert id", "count", "share"],
-      r.byAlertId.map((a) => [a.alertId, int(a.count), pct(a.share)]),
-    ),
+    table(tables.byAlertId(r)),
     "<h2>Severity breakdown</h2>",
-    table(
-      ["severity", "alert id", "count", "share"],
-      r.bySeverity.map((s) => [s.severity, s.alertId, int(s.count), pct(s.share)]),
-    ),
+    table(tables.bySeverity(r)),
   );
   if (r.invalidReasons.length)
-    body.push(
-      "<h2>Invalid findings by reason</h2>",
-      table(
-        ["reason code", "count"],
-        r.invalidReasons.map((x) => [x.code, int(x.count)]),
-      ),
-    );
+    body.push("<h2>Invalid findings by reason</h2>", table(tables.invalidReasons(r)));
   body.push("<h2>Score distribution</h2>", scoreChart(r));
   body.push("<h2>Anomaly rate over blocks</h2>", rateOverBlocksChart(r));
-  body.push(
-    "<h2>What if the threshold were…</h2>",
-    whatIfChart(r),
-    table(
-      ["threshold", "anomalies", "rate", "training rate", "z vs training"],
-      r.whatIf.map((w) => [
-        `${w.threshold.toFixed(2)}${w.current ? " (current)" : ""}`,
-        int(w.anomalies),
-        pct(w.rate),
-        pct(w.trainingRate),
-        fixed(w.z),
-      ]),
-    ),
-  );
+  body.push("<h2>What if the threshold were…</h2>", whatIfChart(r), table(tables.whatIf(r)));
   if (r.featurePsi.length)
-    body.push(
-      "<h2>Feature drift (PSI vs training)</h2>",
-      table(
-        ["feature", "PSI"],
-        r.featurePsi.slice(0, 15).map((f) => [f.feature, fixed(f.psi, 4)]),
-      ),
-    );
-  if (r.versions.length > 1)
-    body.push(
-      "<h2>Model versions</h2>",
-      table(
-        ["version", "findings", "scored", "anomalous", "rate"],
-        r.versions.map((v) => [
-          v.version,
-          int(v.findings),
-          int(v.scored),
-          int(v.anomalous),
-          pct(v.anomalyRate),
-        ]),
-      ),
-    );
-  body.push(
-    `<h2>Top ${r.topAnomalies.length} anomalies</h2>`,
-    table(
-      ["tx hash", "block", "score", "from", "explanations"],
-      r.topAnomalies.map((a) => [
-        a.txHash,
-        a.blockNumber === null ? "–" : String(a.blockNumber),
-        a.score.toFixed(4),
-        a.from ?? "–",
-        a.explanations.join(", "),
-      ]),
-      "mono",
-    ),
-  );
-  if (r.driftFindings.length)
-    body.push(
-      "<h2>MODEL-DRIFT findings</h2>",
-      table(
-        ["window", "ended", "reasons"],
-        r.driftFindings.map((d) => [d.windowIndex, d.windowEnd, d.reasons.join("; ")]),
-      ),
-    );
+    body.push("<h2>Feature drift (PSI vs training)</h2>", table(tables.featurePsi(r, 15)));
+  if (r.versions.length > 1) body.push("<h2>Model versions</h2>", table(tables.versions(r)));
+  body.push(`<h2>Top ${r.topAnomalies.length} anomalies</h2>`, table(tables.topAnomalies(r, true), "mono"));
+  if (r.driftFindings.length) body.push("<h2>MODEL-DRIFT findings</h2>", table(tables.driftFindings(r)));
   body.push(
     `<h2>Reading</h2>`,
-    table(
-      ["partition", "start offset", "end offset", "reached"],
-      r.reading.partitions.map((p) => [String(p.partition), p.start, p.end, p.reached]),
-    ),
+    table({
+      headers: ["partition", "start offset", "end offset", "reached"],
+      rows: r.reading.partitions.map((p) => [String(p.partition), p.start, p.end, p.reached]),
+    }),
     `<p class="muted">${int(r.reading.messages)} records, ${int(r.reading.tombstones)} tombstones (${int(r.reading.retracted)} retracted findings), ${int(r.reading.duplicates)} re-deliveries, ${int(r.reading.unparseable)} unparseable, ${int(r.reading.otherVersions)} of other model versions.</p>`,
   );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ATT model statistics ${esc(r.from)} – ${esc(r.to)}</title><style>${STYLE}</style></head><body>${body.join("\n")}</body></html>\n`;

@@ -1,5 +1,8 @@
 import { fixed, int, pct, pValue, signedPct, textTable } from "./format.js";
 import type { StatsReport } from "./report.js";
+import { tables, type Table } from "./tables.js";
+
+const render = (t: Table, align?: ("l" | "r")[]): string => textTable(t.headers, t.rows, align);
 
 function section(title: string, body: string): string {
   return `\n${title}\n${body}\n`;
@@ -43,25 +46,8 @@ export function formatTerminal(r: StatsReport): string {
         : "\nWARNING: reading stopped before the end of the range (idle timeout); counts are partial."),
   );
 
-  out.push(
-    section(
-      "Findings by alert id",
-      textTable(
-        ["alert id", "count", "share"],
-        r.byAlertId.map((a) => [a.alertId, int(a.count), pct(a.share)]),
-      ),
-    ),
-  );
-  out.push(
-    section(
-      "Severity breakdown",
-      textTable(
-        ["severity", "alert id", "count", "share"],
-        r.bySeverity.map((s) => [s.severity, s.alertId, int(s.count), pct(s.share)]),
-        ["l", "l", "r", "r"],
-      ),
-    ),
-  );
+  out.push(section("Findings by alert id", render(tables.byAlertId(r))));
+  out.push(section("Severity breakdown", render(tables.bySeverity(r), ["l", "l", "r", "r"])));
 
   const rateRows: string[][] = [
     ["anomaly rate (of scored)", pct(r.anomalyRate), `${int(r.anomalous)} / ${int(r.scored)}`],
@@ -86,95 +72,30 @@ export function formatTerminal(r: StatsReport): string {
   out.push(section("Anomaly rate", textTable(["", "value", ""], rateRows, ["l", "r", "l"])));
 
   if (r.invalidReasons.length) {
-    out.push(
-      section(
-        "Invalid findings by reason",
-        textTable(
-          ["reason code", "count"],
-          r.invalidReasons.map((x) => [x.code, int(x.count)]),
-        ),
-      ),
-    );
+    out.push(section("Invalid findings by reason", render(tables.invalidReasons(r))));
   }
 
   out.push(section("Score histogram", histogramBars(r)));
 
-  out.push(
-    section(
-      "What if the threshold were…",
-      textTable(
-        ["threshold", "anomalies", "rate", "training rate", "z vs training"],
-        r.whatIf.map((w) => [
-          `${w.threshold.toFixed(2)}${w.current ? " (current)" : ""}`,
-          int(w.anomalies),
-          pct(w.rate),
-          pct(w.trainingRate),
-          fixed(w.z),
-        ]),
-      ),
-    ),
-  );
+  out.push(section("What if the threshold were…", render(tables.whatIf(r))));
 
   if (r.featurePsi.length) {
-    out.push(
-      section(
-        "Most drifted features (PSI vs training)",
-        textTable(
-          ["feature", "PSI"],
-          r.featurePsi.slice(0, 10).map((f) => [f.feature, fixed(f.psi, 4)]),
-        ),
-      ),
-    );
+    out.push(section("Most drifted features (PSI vs training)", render(tables.featurePsi(r, 10))));
   }
 
   if (r.versions.length > 1) {
-    out.push(
-      section(
-        "Model versions",
-        textTable(
-          ["version", "findings", "scored", "anomalous", "rate"],
-          r.versions.map((v) => [
-            v.version,
-            int(v.findings),
-            int(v.scored),
-            int(v.anomalous),
-            pct(v.anomalyRate),
-          ]),
-        ),
-      ),
-    );
+    out.push(section("Model versions", render(tables.versions(r))));
   }
 
   out.push(
     section(
       `Top ${r.topAnomalies.length} anomalies`,
-      r.topAnomalies.length
-        ? textTable(
-            ["tx hash", "block", "score", "from", "explanation"],
-            r.topAnomalies.map((a) => [
-              a.txHash,
-              a.blockNumber === null ? "–" : String(a.blockNumber),
-              a.score.toFixed(4),
-              a.from ?? "–",
-              a.explanations[0] ?? "",
-            ]),
-            ["l", "r", "r", "l", "l"],
-          )
-        : "(none)",
+      r.topAnomalies.length ? render(tables.topAnomalies(r, false), ["l", "r", "r", "l", "l"]) : "(none)",
     ),
   );
 
   if (r.driftFindings.length) {
-    out.push(
-      section(
-        "MODEL-DRIFT findings",
-        textTable(
-          ["window", "ended", "reasons"],
-          r.driftFindings.map((d) => [d.windowIndex, d.windowEnd, d.reasons.join("; ")]),
-          ["l", "l", "l"],
-        ),
-      ),
-    );
+    out.push(section("MODEL-DRIFT findings", render(tables.driftFindings(r), ["l", "l", "l"])));
   }
   for (const n of r.notes) out.push(`Note: ${n}`);
   return out.join("\n") + "\n";
