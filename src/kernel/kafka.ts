@@ -45,11 +45,22 @@ export function createKafka(config: Config["kafka"], opts: { logger: Logger; sta
  */
 const EXPECTED_WARNINGS = [/Limiting retries for the idempotent producer/, /switched default partitioner/];
 
-function logKafka(logger: Logger, { level, log }: LogEntry): void {
+/**
+ * kafkajs logs at ERROR level what it then retries: CONCURRENT_TRANSACTIONS, which the broker
+ * answers to AddPartitionsToTxn while it still writes the previous transaction's markers (every
+ * time a partition's batch follows its predecessor quickly; src/score/stage/transactional-sink.ts
+ * retries after 20 ms). Logged at debug: a failure that outlasts the retries surfaces as the
+ * batch's own error.
+ */
+const RETRIED_ERRORS = /concurrent operation on the same transaction/;
+
+export function logKafka(logger: Logger, { level, log }: LogEntry): void {
   const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
   if (level === KafkaLogLevel.WARN && EXPECTED_WARNINGS.some((re) => re.test(String(message)))) return;
   const fields = { msg: `kafkajs: ${String(message)}`, ...rest };
-  if (level === KafkaLogLevel.ERROR) logger.error(fields);
+  if (level === KafkaLogLevel.ERROR && RETRIED_ERRORS.test(`${String(message)} ${String(rest.error ?? "")}`))
+    logger.debug(fields);
+  else if (level === KafkaLogLevel.ERROR) logger.error(fields);
   else if (level === KafkaLogLevel.WARN) logger.warn(fields);
   else if (level === KafkaLogLevel.INFO) logger.info(fields);
   else logger.debug(fields);
