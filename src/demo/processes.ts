@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
 /**
@@ -17,6 +17,11 @@ export interface ManagedProcess {
   stop(graceMs: number): Promise<number | string>;
 }
 
+/** util-linux's setpriv (Linux): sets the parent-death signal, then execs the command. */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(
+  (p) => process.platform === "linux" && existsSync(p),
+);
+
 export function startProcess(opts: {
   name: string;
   command: string;
@@ -29,7 +34,12 @@ export function startProcess(opts: {
   const log = createWriteStream(opts.logFile, { flags: "a" });
   // detached: own process group, so a Ctrl-C in the terminal reaches only the demo, which
   // then stops its children in order (ingest last) instead of all at once.
-  const child: ChildProcess = spawn(opts.command, opts.args, {
+  // Under setpriv --pdeathsig, the child gets SIGTERM if the demo itself dies (even by SIGKILL,
+  // where no exit handler runs); setpriv execs the command, so the pid stays the child's.
+  const [command, args] = SETPRIV
+    ? [SETPRIV, ["--pdeathsig", "SIGTERM", "--", opts.command, ...opts.args]]
+    : [opts.command, opts.args];
+  const child: ChildProcess = spawn(command, args, {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
     stdio: ["ignore", "pipe", "pipe"],
