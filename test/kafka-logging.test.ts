@@ -28,7 +28,7 @@ const entry = (level: logLevel, message: string, extra: Record<string, unknown> 
 });
 
 describe("kafkajs log routing", () => {
-  it("logs CONCURRENT_TRANSACTIONS, which kafkajs retries, at debug and real errors at error", () => {
+  it("logs what kafkajs retries (CONCURRENT_TRANSACTIONS) or the stage already logged (its batch failures) at debug, real errors at error", () => {
     const { lines, logger } = recorder();
     const concurrent =
       "The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing";
@@ -43,12 +43,21 @@ describe("kafkajs log routing", () => {
         error: "The request included a message larger than the max message size the server will accept",
       }),
     );
+    logKafka(
+      logger,
+      entry(logLevel.ERROR, "Error when calling eachBatch", {
+        stack: "BatchFailedError: Batch failed, to be re-read: x",
+      }),
+    );
+    logKafka(logger, entry(logLevel.ERROR, "Error when calling eachBatch", { stack: "TypeError: boom" }));
     logKafka(logger, entry(logLevel.WARN, "KafkaJS v2.0.0 switched default partitioner"));
     logKafka(logger, entry(logLevel.WARN, "Broker not reachable"));
     expect(lines).toEqual([
       { level: "debug", msg: "kafkajs: Response AddPartitionsToTxn(key: 24, version: 1)" },
       { level: "debug", msg: `kafkajs: Failed to send messages: ${concurrent}` },
       { level: "error", msg: "kafkajs: Response Produce(key: 0, version: 7)" },
+      { level: "debug", msg: "kafkajs: Error when calling eachBatch" },
+      { level: "error", msg: "kafkajs: Error when calling eachBatch" },
       { level: "warn", msg: "kafkajs: Broker not reachable" },
     ]);
   });

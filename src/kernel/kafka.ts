@@ -58,7 +58,13 @@ export function logKafka(logger: Logger, { level, log }: LogEntry): void {
   const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
   if (level === KafkaLogLevel.WARN && EXPECTED_WARNINGS.some((re) => re.test(String(message)))) return;
   const fields = { msg: `kafkajs: ${String(message)}`, ...rest };
-  if (level === KafkaLogLevel.ERROR && RETRIED_ERRORS.test(`${String(message)} ${String(rest.error ?? "")}`))
+  if (
+    level === KafkaLogLevel.ERROR &&
+    (RETRIED_ERRORS.test(`${String(message)} ${String(rest.error ?? "")}`) ||
+      // The score stage logged this batch failure itself (with the cause) before throwing it.
+      (String(message) === "Error when calling eachBatch" &&
+        String(rest.stack ?? "").startsWith("BatchFailedError")))
+  )
     logger.debug(fields);
   else if (level === KafkaLogLevel.ERROR) logger.error(fields);
   else if (level === KafkaLogLevel.WARN) logger.warn(fields);
