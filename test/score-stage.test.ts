@@ -225,8 +225,9 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     ).toEqual([]);
   });
 
-  it("dead-letters a message whose finding the broker refuses once its chunk failed ATT_SCORE_POISON_ATTEMPTS times, and goes on", async () => {
-    const s = await setup({ ATT_SCORE_POISON_ATTEMPTS: "2" }, 1);
+  it("dead-letters a message whose finding the broker refuses once its chunk failed ATT_SCORE_POISON_ATTEMPTS times, and goes on, counting each row once for drift", async () => {
+    // Drift windows of 100 rows: the 131 rows close one window inside the chunk that fails.
+    const s = await setup({ ATT_SCORE_POISON_ATTEMPTS: "2", ATT_DRIFT_WINDOW_SIZE: "100" }, 1);
     const admin = await connectedAdmin();
     // Findings of up to 64 KiB per record batch: ordinary chunks fit, the poison's finding does not.
     await admin.alterConfigs({
@@ -239,7 +240,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
         },
       ],
     });
-    const txs = syntheticTxs(30, { seed: 71 });
+    const txs = syntheticTxs(130, { seed: 71 });
     await seedEnrichmentCache(testRedis(), s.prefix, txs);
     // 3,500 distinct tokens: the finding's token_types alone is ~80 KB.
     const base = syntheticTxs(1, { seed: 72 })[0]!;
@@ -287,8 +288,17 @@ describe("att score (in-process, real Kafka and Redis)", () => {
 
     // Every other transaction got its finding exactly once, and every offset is committed.
     const out = await readTopic(s.findings, Infinity, { timeoutMs: 30_000, idleMs: 3000 });
-    const hashes = out.map((m) => parseFinding(m.value!).source.transactions![0]!.hash);
+    const parsed = out.map((m) => parseFinding(m.value!));
+    const hashes = parsed
+      .filter((f) => f.alertId !== "MODEL-DRIFT")
+      .map((f) => f.source.transactions![0]!.hash);
     expect(hashes.sort()).toEqual(txs.map((t) => t.txHash).sort());
+    // Each row observed once by the drift monitor, though the chunk was read three times: one
+    // window of 100 closed (its alarm finding carried past the failed commits), 31 rows in the next.
+    expect(parsed.filter((f) => f.alertId === "MODEL-DRIFT")).toHaveLength(1);
+    expect(await registry.getSingleMetricAsString("att_drift_window_fill")).toContain(
+      "att_drift_window_fill 31",
+    );
     const high = (await admin.fetchTopicOffsets(s.transfers)).find((p) => p.partition === 0)!.high;
     expect(high).toBe(String(txs.length + 1));
     await expect

@@ -3,6 +3,7 @@ import { errorCode } from "../../kernel/errors.js";
 import type { Admin, Consumer, Kafka } from "../../kernel/kafka.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { ScoreMetrics } from "./metrics.js";
+import type { RoutedMessage } from "../../sink/router.js";
 import { dlqMessage, type BatchOutcome, type BatchProcessor, type InputMessage } from "./processor.js";
 import { PoisonTracker, poisonCause } from "./poison.js";
 import { openPartitionSink, type PartitionSink } from "./transactional-sink.js";
@@ -157,6 +158,10 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     for (const t of out.observedAt) o.metrics.e2eLatencySeconds.observe(Math.max(0, committedAt - t) / 1000);
   }
 
+  // MODEL-DRIFT records of batches whose commit failed: their rows are not observed again when
+  // the batch is re-read, so the next commit on any partition carries them.
+  const driftCarry: RoutedMessage[] = [];
+
   async function processAndCommit(sink: PartitionSink, inputs: InputMessage[], next: bigint): Promise<void> {
     let out: BatchOutcome;
     try {
@@ -164,10 +169,12 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     } catch (err) {
       throw tagged(err, "process");
     }
+    const carried = driftCarry.splice(0);
     const t0 = performance.now();
     try {
-      await sink.commit(out.records, next);
+      await sink.commit(carried.length ? [...carried, ...out.records] : out.records, next);
     } catch (err) {
+      driftCarry.push(...carried, ...out.driftRecords);
       throw tagged(err, "commit");
     }
     recordCommitted(out, inputs.length, (performance.now() - t0) / 1000, Date.now());

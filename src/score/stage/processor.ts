@@ -34,6 +34,11 @@ export interface BatchOutcome {
   observedAt: number[];
   /** Normalized scores of every scored transaction (NORMAL ones too, even when not written). */
   scores: ArrayLike<number>;
+  /**
+   * The MODEL-DRIFT records among `records`. If the batch's commit fails, the consumer carries
+   * them into a later commit: the rows that closed their window are not observed again.
+   */
+  driftRecords: RoutedMessage[];
 }
 
 /** The DLQ record for an input message the score stage cannot turn into a finding. */
@@ -84,12 +89,16 @@ export function createBatchProcessor(deps: {
 }) {
   const { features, model, config } = deps;
   const modelInfo = { version: model.version, threshold: model.threshold };
+  // Per partition, the first offset the drift monitor has not seen: a chunk read again after a
+  // failed commit (or processed message by message as poison) is not counted twice.
+  const driftSeen = new Map<number, bigint>();
 
   return async function processBatch(messages: InputMessage[], signal?: AbortSignal): Promise<BatchOutcome> {
     const records: RoutedMessage[] = [];
     const findings: Finding[] = [];
     const counts = { normal: 0, anomalous: 0, invalid: 0, dlq: 0, retracted: 0 };
     const live: TokenTransferTx[] = [];
+    const liveFrom: InputMessage[] = [];
 
     for (const m of messages) {
       let tx: TokenTransferTx;
@@ -121,6 +130,7 @@ export function createBatchProcessor(deps: {
         continue;
       }
       live.push(tx);
+      liveFrom.push(m);
     }
 
     const t0 = performance.now();
@@ -145,10 +155,25 @@ export function createBatchProcessor(deps: {
     const scores: ArrayLike<number> = validIdx.length ? await model.scoreRows(rows, validIdx.length) : [];
     const modelSec = (performance.now() - t1) / 1000;
     // A MODEL-DRIFT finding is committed in the same transaction as the batch that closed its window.
+    const driftRecords: RoutedMessage[] = [];
     if (deps.drift && validIdx.length > 0) {
-      deps.drift.observe(scores, rows, validIdx.length);
+      const unseen = unseenRows(
+        validIdx.map((i) => liveFrom[i]!),
+        driftSeen,
+      );
+      if (unseen.length === validIdx.length) deps.drift.observe(scores, rows, validIdx.length);
+      else if (unseen.length > 0) {
+        const sub = new Float32Array(unseen.length * width);
+        unseen.forEach((r, k) => sub.set(rows.subarray(r * width, (r + 1) * width), k * width));
+        deps.drift.observe(
+          unseen.map((r) => scores[r]!),
+          sub,
+          unseen.length,
+        );
+      }
       for (const f of deps.drift.takeFindings())
-        records.push(...routeFinding(f, config.routing, serializeFinding(f)));
+        driftRecords.push(...routeFinding(f, config.routing, serializeFinding(f)));
+      records.push(...driftRecords);
     }
     const perTxModelSec = validIdx.length ? modelSec / validIdx.length : 0;
 
@@ -205,8 +230,26 @@ export function createBatchProcessor(deps: {
       observedAt.push(tx.observedAt);
       records.push(...routeFinding(finding, config.routing, serializeFinding(finding)));
     }
-    return { records, findings, counts, featureSec, modelSec, observedAt, scores };
+    return { records, findings, counts, featureSec, modelSec, observedAt, scores, driftRecords };
   };
 }
 
 export type BatchProcessor = ReturnType<typeof createBatchProcessor>;
+
+/**
+ * Indexes of the rows whose message the drift monitor has not seen yet, and marks them seen.
+ * Offsets grow within a partition, so usually every row is new (or, re-read, none is).
+ */
+function unseenRows(from: InputMessage[], seen: Map<number, bigint>): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < from.length; r++) {
+    const m = from[r]!;
+    const offset = BigInt(m.offset);
+    const next = seen.get(m.partition) ?? -1n;
+    if (offset >= next) {
+      out.push(r);
+      seen.set(m.partition, offset + 1n);
+    }
+  }
+  return out;
+}
