@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ModelError, ShutdownError, UpstreamError, ValidationError } from "../src/kernel/errors.js";
 import { PoisonTracker, poisonCause } from "../src/score/stage/poison.js";
+import { dlqMessage } from "../src/score/stage/processor.js";
 
 /** kafkajs's shapes: a protocol error, and the wrapper its retrier puts around it. */
 function kafkaError(type: string, retriable: boolean) {
@@ -60,5 +61,32 @@ describe("PoisonTracker", () => {
     expect(t.shouldIsolate(0, "10")).toBe(false);
     t.clear(1);
     expect(t.strike(1, "10")).toBe(1);
+  });
+});
+
+describe("DLQ records", () => {
+  it("keep the original bytes and never carry an API key that an error message quoted", () => {
+    const m = {
+      topic: "t",
+      partition: 2,
+      offset: "41",
+      timestamp: "1700000000000",
+      key: Buffer.from("0xabc"),
+      value: Buffer.from([0xff, 0xfe, 0x00]),
+    };
+    const rec = dlqMessage(
+      m,
+      {
+        code: "ATT_X",
+        message: "GET https://api.etherscan.io/api?module=account&apikey=SECRET123KEY failed",
+      },
+      "dlq",
+    );
+    expect(rec.value).not.toContain("SECRET123KEY");
+    expect(JSON.stringify(rec.headers)).not.toContain("SECRET123KEY");
+    const parsed = JSON.parse(rec.value!) as { valueBase64: string; source: { offset: string } };
+    expect(Buffer.from(parsed.valueBase64, "base64")).toEqual(m.value);
+    expect(parsed.source.offset).toBe("41");
+    expect(rec.key).toBe("0xabc");
   });
 });

@@ -3,6 +3,7 @@ import { dlqHeaders, dlqRecord } from "../../contracts/dlq.js";
 import { serializeFinding, type Finding } from "../../contracts/finding.js";
 import { parseTokenTransferTx, type TokenTransferTx } from "../../contracts/token-transfer-tx.js";
 import { errorCode } from "../../kernel/errors.js";
+import { scrubSecrets } from "../../kernel/logger.js";
 import { buildInvalidFinding, buildScoredFinding, possibleFindingKeys } from "../../sink/findings.js";
 import { allFindingTopics, routeFinding, type RoutedMessage, type RoutingConfig } from "../../sink/router.js";
 import type { FeaturePort, ModelPort } from "./ports.js";
@@ -48,7 +49,8 @@ export function dlqMessage(
   dlqTopic: string,
 ): RoutedMessage {
   const rec = dlqRecord({
-    error,
+    // Messages of errors are scrubbed where they are made; this is the last line before Kafka.
+    error: { code: error.code, message: scrubSecrets(error.message) },
     topic: m.topic,
     partition: m.partition,
     offset: m.offset,
