@@ -156,27 +156,6 @@ export function createBatchProcessor(deps: {
     const t1 = performance.now();
     const scores: ArrayLike<number> = validIdx.length ? await model.scoreRows(rows, validIdx.length) : [];
     const modelSec = (performance.now() - t1) / 1000;
-    // A MODEL-DRIFT finding is committed in the same transaction as the batch that closed its window.
-    const driftRecords: RoutedMessage[] = [];
-    if (deps.drift && validIdx.length > 0) {
-      const unseen = unseenRows(
-        validIdx.map((i) => liveFrom[i]!),
-        driftSeen,
-      );
-      if (unseen.length === validIdx.length) deps.drift.observe(scores, rows, validIdx.length);
-      else if (unseen.length > 0) {
-        const sub = new Float32Array(unseen.length * width);
-        unseen.forEach((r, k) => sub.set(rows.subarray(r * width, (r + 1) * width), k * width));
-        deps.drift.observe(
-          unseen.map((r) => scores[r]!),
-          sub,
-          unseen.length,
-        );
-      }
-      for (const f of deps.drift.takeFindings())
-        driftRecords.push(...routeFinding(f, config.routing, serializeFinding(f)));
-      records.push(...driftRecords);
-    }
     const perTxModelSec = validIdx.length ? modelSec / validIdx.length : 0;
 
     const scoreOf = new Map<number, number>();
@@ -231,6 +210,29 @@ export function createBatchProcessor(deps: {
       findings.push(finding);
       observedAt.push(tx.observedAt);
       records.push(...routeFinding(finding, config.routing, serializeFinding(finding)));
+    }
+    // A MODEL-DRIFT finding is committed in the same transaction as the batch that closed its window.
+    // Observed last, once nothing else in the batch can throw: a batch that fails before this point
+    // is read again and observed then.
+    const driftRecords: RoutedMessage[] = [];
+    if (deps.drift && validIdx.length > 0) {
+      const unseen = unseenRows(
+        validIdx.map((i) => liveFrom[i]!),
+        driftSeen,
+      );
+      if (unseen.length === validIdx.length) deps.drift.observe(scores, rows, validIdx.length);
+      else if (unseen.length > 0) {
+        const sub = new Float32Array(unseen.length * width);
+        unseen.forEach((r, k) => sub.set(rows.subarray(r * width, (r + 1) * width), k * width));
+        deps.drift.observe(
+          unseen.map((r) => scores[r]!),
+          sub,
+          unseen.length,
+        );
+      }
+      for (const f of deps.drift.takeFindings())
+        driftRecords.push(...routeFinding(f, config.routing, serializeFinding(f)));
+      records.push(...driftRecords);
     }
     return { records, findings, counts, featureSec, modelSec, observedAt, scores, driftRecords };
   };
