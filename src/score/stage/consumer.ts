@@ -137,7 +137,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
 
   /** Marks where an error came from: only the broker's refusal of records can be a commit-time poison. */
   function tagged(err: unknown, stage: "process" | "commit"): unknown {
-    if (err !== null && typeof err === "object" && !("attStage" in err))
+    if (err !== null && typeof err === "object" && !("attStage" in err) && Object.isExtensible(err))
       Object.defineProperty(err, "attStage", { value: stage, enumerable: false });
     return err;
   }
