@@ -116,6 +116,8 @@ describe("TokenTransferTx fast-path check", () => {
     (1n << 256n).toString(),
     `0${MAX}`,
     "9".repeat(78),
+    // 78 characters but not a decimal: must be refused without reaching BigInt().
+    `1e${"9".repeat(76)}`,
     "9".repeat(77),
     "1".repeat(79),
     `0x${"ab".repeat(20)}`,

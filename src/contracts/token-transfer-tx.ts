@@ -13,24 +13,24 @@ import { ValidationError } from "../kernel/errors.js";
 
 const MAX_UINT256 = (1n << 256n) - 1n;
 
-export const address = z
-  .string()
-  .regex(/^0x[0-9a-f]{40}$/, "expected a lower-case 0x-prefixed 20-byte hex address");
-export const hash32 = z
-  .string()
-  .regex(/^0x[0-9a-f]{64}$/, "expected a lower-case 0x-prefixed 32-byte hex hash");
-const nonNegInt = z.number().int("expected an integer").nonnegative("expected a non-negative integer");
+export const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
+export const HASH32_RE = /^0x[0-9a-f]{64}$/;
 const UINT_RE = /^(0|[1-9][0-9]*)$/;
+
+/** For a plain decimal string: below 2^256? Under 78 digits always (2^256 has 78), else BigInt decides. */
+const fitsUint256 = (decimal: string): boolean =>
+  decimal.length < 78 || (decimal.length === 78 && BigInt(decimal) <= MAX_UINT256);
+
+export const address = z.string().regex(ADDRESS_RE, "expected a lower-case 0x-prefixed 20-byte hex address");
+export const hash32 = z.string().regex(HASH32_RE, "expected a lower-case 0x-prefixed 32-byte hex hash");
+const nonNegInt = z.number().int("expected an integer").nonnegative("expected a non-negative integer");
 
 // zod runs a refinement even when the regex before it failed: it must not call BigInt() on a
 // string that is not a plain decimal (BigInt("1e3") throws a SyntaxError, not a validation issue).
 export const uint256String = z
   .string()
   .regex(UINT_RE, "expected the uint256 as a decimal string without sign, exponent or leading zeros")
-  .refine(
-    (s) => !UINT_RE.test(s) || (s.length <= 78 && BigInt(s) <= MAX_UINT256),
-    "expected a value below 2^256",
-  );
+  .refine((s) => !UINT_RE.test(s) || fitsUint256(s), "expected a value below 2^256");
 
 export const transferSchema = z.strictObject({
   logIndex: nonNegInt,
@@ -101,18 +101,10 @@ export function toValidationError(
   });
 }
 
-const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
-const HASH32_RE = /^0x[0-9a-f]{64}$/;
-
 const isNonNegInt = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const isAddress = (v: unknown): boolean => typeof v === "string" && v.length === 42 && ADDRESS_RE.test(v);
 const isHash32 = (v: unknown): boolean => typeof v === "string" && v.length === 66 && HASH32_RE.test(v);
-const isUint256 = (v: unknown): boolean =>
-  typeof v === "string" &&
-  v.length > 0 &&
-  // Below 78 digits a decimal is always < 2^256 (which has 78); only then is BigInt needed.
-  (v.length < 78 || (v.length === 78 && BigInt(v) <= MAX_UINT256)) &&
-  UINT_RE.test(v);
+const isUint256 = (v: unknown): boolean => typeof v === "string" && UINT_RE.test(v) && fitsUint256(v);
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 

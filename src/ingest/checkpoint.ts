@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { toValidationError } from "../contracts/token-transfer-tx.js";
+import { HASH32_RE, toValidationError } from "../contracts/token-transfer-tx.js";
 import { UpstreamError, ValidationError } from "../kernel/errors.js";
 import type { Kafka } from "../kernel/kafka.js";
 import type { Logger } from "../kernel/logger.js";
@@ -26,7 +26,7 @@ export interface Checkpoint {
   updatedAt: number;
 }
 
-const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
+const hash = z.string().regex(HASH32_RE);
 const n = z.number().int().nonnegative();
 const checkpointSchema = z.strictObject({
   v: z.literal(1),
