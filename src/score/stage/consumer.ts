@@ -5,7 +5,7 @@ import type { Logger } from "../../kernel/logger.js";
 import type { ScoreMetrics } from "./metrics.js";
 import type { RoutedMessage } from "../../sink/router.js";
 import { dlqMessage, type BatchOutcome, type BatchProcessor, type InputMessage } from "./processor.js";
-import { PoisonTracker, poisonCause } from "./poison.js";
+import { PoisonTracker, poisonCause, stageOf, tagStage } from "./poison.js";
 import { openPartitionSink, type PartitionSink } from "./transactional-sink.js";
 
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -135,13 +135,6 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     };
   }
 
-  /** Marks where an error came from: only the broker's refusal of records can be a commit-time poison. */
-  function tagged(err: unknown, stage: "process" | "commit"): unknown {
-    if (err !== null && typeof err === "object" && !("attStage" in err) && Object.isExtensible(err))
-      Object.defineProperty(err, "attStage", { value: stage, enumerable: false });
-    return err;
-  }
-
   function recordCommitted(out: BatchOutcome, size: number, commitSec: number, committedAt: number) {
     o.metrics.commitSeconds.observe(commitSec);
     o.metrics.batchSize.observe(size);
@@ -167,7 +160,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     try {
       out = await o.process(inputs, o.signal);
     } catch (err) {
-      throw tagged(err, "process");
+      throw tagStage(err, "process");
     }
     const carried = driftCarry.splice(0);
     const t0 = performance.now();
@@ -175,7 +168,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
       await sink.commit(carried.length ? [...carried, ...out.records] : out.records, next);
     } catch (err) {
       driftCarry.push(...carried, ...out.driftRecords);
-      throw tagged(err, "commit");
+      throw tagStage(err, "commit");
     }
     recordCommitted(out, inputs.length, (performance.now() - t0) / 1000, Date.now());
   }
@@ -199,8 +192,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
       try {
         await processAndCommit(sink, [m], upTo);
       } catch (err) {
-        const stage = (err as { attStage?: "process" | "commit" }).attStage ?? "process";
-        const cause = poisonCause(err, stage);
+        const cause = poisonCause(err, stageOf(err));
         if (!cause) throw err;
         await sink.commit([dlqMessage(m, cause, o.dlqTopic)], upTo);
         o.metrics.dlq.inc({ reason: "poison" });
@@ -264,8 +256,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
               resolveOffset(last.offset);
             } catch (err) {
               o.metrics.batchFailures.inc({ code: errorCode(err) });
-              const stage = (err as { attStage?: "process" | "commit" }).attStage ?? "process";
-              const strikes = poisonCause(err, stage)
+              const strikes = poisonCause(err, stageOf(err))
                 ? poison.strike(batch.partition, chunk[0]!.offset)
                 : undefined;
               o.logger.warn({

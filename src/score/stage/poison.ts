@@ -42,7 +42,7 @@ export interface PoisonCause {
  * "process" (features, model, findings) any non-retryable error; in "commit" only the broker's
  * refusal of the records.
  */
-export function poisonCause(err: unknown, stage: "process" | "commit"): PoisonCause | undefined {
+export function poisonCause(err: unknown, stage: FailureStage): PoisonCause | undefined {
   const message = err instanceof Error ? err.message : String(err);
   if (stage === "commit") {
     const type = kafkaErrorTypes(err).find((t) => RECORD_REJECTIONS.has(t));
@@ -55,6 +55,20 @@ export function poisonCause(err: unknown, stage: "process" | "commit"): PoisonCa
   // kafkajs errors inside processing (none expected) and retryable upstream errors are not the message's fault.
   if (err instanceof Error && err.name.startsWith("KafkaJS")) return undefined;
   return { code: errorCode(err), message };
+}
+
+export type FailureStage = "process" | "commit";
+
+/** Marks where an error was thrown, for `stageOf` (only the broker's refusal of records can be a commit-time poison). */
+export function tagStage(err: unknown, stage: FailureStage): unknown {
+  if (err !== null && typeof err === "object" && !("attStage" in err) && Object.isExtensible(err))
+    Object.defineProperty(err, "attStage", { value: stage, enumerable: false });
+  return err;
+}
+
+/** Where `tagStage` said the error was thrown; "process" when untagged. */
+export function stageOf(err: unknown): FailureStage {
+  return (err as { attStage?: FailureStage } | null)?.attStage ?? "process";
 }
 
 /** Consecutive failures of the chunk that starts at a given offset, per partition. */
