@@ -158,9 +158,9 @@ export function createBatchProcessor(deps: {
     const modelSec = (performance.now() - t1) / 1000;
     const perTxModelSec = validIdx.length ? modelSec / validIdx.length : 0;
 
-    const scoreOf = new Map<number, number>();
-    validIdx.forEach((i, r) => scoreOf.set(i, scores[r]!));
     const observedAt: number[] = [];
+    // Scored rows are the valid outcomes in order: the next valid outcome takes the next score.
+    let scoreRow = 0;
 
     for (let i = 0; i < live.length; i++) {
       const tx = live[i]!;
@@ -180,7 +180,7 @@ export function createBatchProcessor(deps: {
         );
         counts.invalid += 1;
       } else {
-        const score = scoreOf.get(i)!;
+        const score = scores[scoreRow++]!;
         const anomalous = score >= model.threshold;
         if (!anomalous && config.routing.normalFindings === "off") {
           // Not written anywhere: don't build it (≈ 99.6 % of mainnet transactions).
