@@ -7,10 +7,9 @@ import { createScoreStage } from "../src/score/stage/stage.js";
 import { connectAnvil, deployErc20 } from "./fixtures/contracts/deploy.js";
 import { useAnvil } from "./helpers/anvil.js";
 import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
-import { scoreEnv } from "./helpers/score-env.js";
+import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { uniqueName } from "./helpers/names.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
-import { KAFKA_BROKERS, REDIS_URL } from "./helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 import { ingestOptions, ingestTopics, startIngester } from "./ingest-harness.js";
 
@@ -44,17 +43,10 @@ describe("/metrics after a pipeline run", () => {
   const anvil = useAnvil();
 
   it("carries the score, enrichment, drift and process metrics with values that match the run", async () => {
-    const transfers = await createTestTopic("transfers", 2);
-    const findings = await createTestTopic("findings", 2);
-    const dlq = await createTestTopic("dlq", 1);
-    const group = uniqueName("score");
-    const prefix = testPrefix("metrics");
+    const t = await createScoreTopics("metrics", { transfers: 2, findings: 2 });
+    const { transfers, findings, prefix } = t;
     const env = scoreEnv({
-      transfers,
-      findings,
-      dlq,
-      group,
-      prefix,
+      ...t,
       extra: {
         ATT_LOG_LEVEL: "warn",
         ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
@@ -165,19 +157,16 @@ describe("/metrics after a pipeline run", () => {
     const findings = await createTestTopic("findings", 2);
     const dlq = await createTestTopic("dlq", 1);
     const group = uniqueName("score");
-    const config = loadConfig({
-      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
-      ATT_REDIS_URL: REDIS_URL,
-      ATT_REDIS_PREFIX: testPrefix("e2e"),
-      ATT_TOPIC_TRANSFERS: t.transfers,
-      ATT_TOPIC_FINDINGS: findings,
-      ATT_TOPIC_DLQ: dlq,
-      ATT_SCORE_GROUP_ID: group,
-      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
-      ATT_RPC_HTTP_URL: a.httpUrl,
-      ATT_CHAIN_ID: "31337",
-      ATT_LOG_LEVEL: "warn",
-    });
+    const config = loadConfig(
+      scoreEnv({
+        transfers: t.transfers,
+        findings,
+        dlq,
+        group,
+        prefix: testPrefix("e2e"),
+        extra: { ATT_RPC_HTTP_URL: a.httpUrl, ATT_CHAIN_ID: "31337", ATT_LOG_LEVEL: "warn" },
+      }),
+    );
     const logger = createLogger({ level: "warn" });
     const scoreRegistry = createMetricsRegistry("score");
     const stage = await createScoreStage({ config, logger, registry: scoreRegistry });

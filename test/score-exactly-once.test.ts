@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseFinding } from "../src/contracts/finding.js";
-import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
-import { scoreEnv } from "./helpers/score-env.js";
-import { uniqueName } from "./helpers/names.js";
+import { connectedAdmin, connectedProducer, readTopic } from "./helpers/kafka.js";
+import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { spawnAtt, type AttProcess } from "./helpers/processes.js";
-import { testPrefix, testRedis } from "./helpers/redis.js";
+import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 
 const TOTAL = 20_000;
@@ -15,19 +14,12 @@ describe("att score exactly-once (three processes, SIGKILL)", () => {
     "gives a read-committed reader exactly one finding per transaction while replicas are killed with SIGKILL",
     { timeout: 300_000 },
     async () => {
-      const transfers = await createTestTopic("eos-transfers", 6);
-      const findings = await createTestTopic("eos-findings", 6);
-      const dlq = await createTestTopic("eos-dlq", 1);
-      const group = uniqueName("eos");
-      const prefix = testPrefix("eos");
+      const t = await createScoreTopics("eos", { transfers: 6, findings: 6 });
+      const { transfers, findings, group, prefix } = t;
       const txs = syntheticTxs(TOTAL, { seed: 77, senders: 600 });
       await seedEnrichmentCache(testRedis(), prefix, txs);
       const env = scoreEnv({
-        transfers,
-        findings,
-        dlq,
-        group,
-        prefix,
+        ...t,
         extra: {
           ATT_SCORE_BATCH_MAX: "250",
           ATT_SCORE_SESSION_TIMEOUT_MS: "6000",

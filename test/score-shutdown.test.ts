@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
-import { scoreEnv } from "./helpers/score-env.js";
-import { uniqueName } from "./helpers/names.js";
+import { connectedAdmin, connectedProducer, readTopic } from "./helpers/kafka.js";
+import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { spawnAtt } from "./helpers/processes.js";
-import { testPrefix, testRedis } from "./helpers/redis.js";
+import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 
 describe("att score graceful shutdown", () => {
@@ -11,11 +10,8 @@ describe("att score graceful shutdown", () => {
     "on SIGTERM commits the batch in flight, exits 0, and its committed offsets match its findings exactly",
     { timeout: 180_000 },
     async () => {
-      const transfers = await createTestTopic("term-transfers", 3);
-      const findings = await createTestTopic("term-findings", 3);
-      const dlq = await createTestTopic("term-dlq", 1);
-      const group = uniqueName("term");
-      const prefix = testPrefix("term");
+      const t = await createScoreTopics("term", { transfers: 3, findings: 3 });
+      const { transfers, findings, group, prefix } = t;
       const txs = syntheticTxs(30_000, { seed: 91, senders: 300 });
       await seedEnrichmentCache(testRedis(), prefix, txs);
       const producer = await connectedProducer();
@@ -26,11 +22,7 @@ describe("att score graceful shutdown", () => {
         group,
         ["score"],
         scoreEnv({
-          transfers,
-          findings,
-          dlq,
-          group,
-          prefix,
+          ...t,
           extra: {
             ATT_SCORE_BATCH_MAX: "100",
           },

@@ -7,9 +7,8 @@ import { Registry } from "../src/kernel/metrics.js";
 import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
 import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
 import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
-import { scoreEnv } from "./helpers/score-env.js";
-import { uniqueName } from "./helpers/names.js";
-import { testPrefix, testRedis } from "./helpers/redis.js";
+import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
+import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 import { cacheKey, encodeValue } from "../src/enrich/keys.js";
 import { ConfigResourceTypes } from "kafkajs";
@@ -24,17 +23,9 @@ interface Setup {
 }
 
 async function setup(extraEnv: Record<string, string> = {}, findingsPartitions = 2): Promise<Setup> {
-  const transfers = await createTestTopic("transfers", 2);
-  const findings = await createTestTopic("findings", findingsPartitions);
-  const dlq = await createTestTopic("dlq", 1);
-  const group = uniqueName("score");
-  const prefix = testPrefix("score");
+  const t = await createScoreTopics("score", { transfers: 2, findings: findingsPartitions });
   const env = scoreEnv({
-    transfers,
-    findings,
-    dlq,
-    group,
-    prefix,
+    ...t,
     extra: {
       ATT_LOG_LEVEL: "warn",
       // Nothing listens here: a lookup that misses the cache fails until its deadline.
@@ -45,7 +36,7 @@ async function setup(extraEnv: Record<string, string> = {}, findingsPartitions =
       ...extraEnv,
     },
   });
-  return { transfers, findings, dlq, group, prefix, env };
+  return { ...t, env };
 }
 
 async function startStage(s: Setup, registry = new Registry()): Promise<ScoreStage> {
