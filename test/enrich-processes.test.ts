@@ -3,7 +3,6 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { createEnricher } from "../src/enrich/enricher.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
@@ -11,6 +10,7 @@ import { Registry } from "../src/kernel/metrics.js";
 import { startStandin, type Standin } from "./fixtures/api-standin/server.js";
 import { testRedis } from "./helpers/redis.js";
 import { REDIS_URL } from "./helpers/services.js";
+import { txWithTokens } from "./helpers/transfers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RATE = { max: 3, windowMs: 1500 };
@@ -24,22 +24,6 @@ const TOLERANCE_MS = 0;
 const FIRST = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-4), 16);
 const addr = (i: number) => `0x${(0xfe0000 + i).toString(16).padStart(40, "0")}`;
 const token = (i: number) => `0x${(0xce0000 + i).toString(16).padStart(40, "0")}`;
-
-function tx(from: string, tokens: string[]): TokenTransferTx {
-  return {
-    v: 1,
-    chainId: 1,
-    blockNumber: 1,
-    blockHash: `0x${"11".repeat(32)}`,
-    blockTimestamp: 1_700_000_000,
-    txHash: `0x${"22".repeat(32)}`,
-    txIndex: 0,
-    from,
-    to: null,
-    transfers: tokens.map((t, logIndex) => ({ logIndex, token: t, from, to: from, value: "1" })),
-    observedAt: 0,
-  };
-}
 
 describe("three `att enrich` processes sharing one queue", () => {
   let api: Standin;
@@ -135,12 +119,12 @@ describe("three `att enrich` processes sharing one queue", () => {
     // Warm-up, not measured: a fresh process's first request is slow (Node loads fetch lazily,
     // connections open), which would skew its window against the next one.
     await c.resolveBatch(
-      [addr(200), addr(201), addr(202)].map((s) => tx(s, [])),
+      [addr(200), addr(201), addr(202)].map((s) => txWithTokens(s, [])),
       { deadlineMs: 60_000 },
     );
     const senders = Array.from({ length: 15 }, (_, i) => addr(i));
     const r = await c.resolveBatch(
-      senders.map((s) => tx(s, [])),
+      senders.map((s) => txWithTokens(s, [])),
       { deadlineMs: 60_000 },
     );
     for (const s of senders) expect(r.firstTx.get(s)).toBe(FIRST(s));
@@ -162,7 +146,7 @@ describe("three `att enrich` processes sharing one queue", () => {
   it("sends concurrent requests for one address from several processes to the API once", async () => {
     const senders = Array.from({ length: 4 }, (_, i) => addr(100 + i));
     const tokens = Array.from({ length: 3 }, (_, i) => token(i));
-    const txs = senders.map((s) => tx(s, tokens));
+    const txs = senders.map((s) => txWithTokens(s, tokens));
     const results = await Promise.all(
       [client(), client(), client()].map((c) => c.resolveBatch(txs, { deadlineMs: 60_000 })),
     );

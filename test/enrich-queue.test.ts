@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { createEnricher, type EnricherDeps } from "../src/enrich/enricher.js";
 import { isEnrichmentFailure } from "../src/enrich/types.js";
 import { loadConfig } from "../src/kernel/config/index.js";
@@ -8,28 +7,13 @@ import { Registry } from "../src/kernel/metrics.js";
 import { startStandin, type Standin } from "./fixtures/api-standin/server.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
 import { REDIS_URL } from "./helpers/services.js";
+import { txWithTokens } from "./helpers/transfers.js";
 
 const USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48";
 const WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2";
 const NOT_TOKEN = "0x57f1887a8bf19b14fc0df6fd9b2acc9af147ea85";
 const addr = (i: number) => `0x${(0xabc000 + i).toString(16).padStart(40, "0")}`;
 const FIRST = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-4), 16);
-
-function tx(from: string, tokens: string[]): TokenTransferTx {
-  return {
-    v: 1,
-    chainId: 1,
-    blockNumber: 1,
-    blockHash: `0x${"11".repeat(32)}`,
-    blockTimestamp: 1_700_000_000,
-    txHash: `0x${"22".repeat(32)}`,
-    txIndex: 0,
-    from,
-    to: null,
-    transfers: tokens.map((token, logIndex) => ({ logIndex, token, from, to: from, value: "1" })),
-    observedAt: 0,
-  };
-}
 
 describe("the enrichment queue, cache and workers (real Redis, API stand-in)", () => {
   let api: Standin;
@@ -79,7 +63,7 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
   it("resolves a batch's tokens and senders, then serves them from memory and from Redis without calling the API again", async () => {
     const prefix = testPrefix("enrq");
     const sender = addr(1);
-    const txs = [tx(sender, [USDC, WETH, NOT_TOKEN]), tx(addr(2), [USDC])];
+    const txs = [txWithTokens(sender, [USDC, WETH, NOT_TOKEN]), txWithTokens(addr(2), [USDC])];
     const first = enricher(prefix);
     const r = await first.resolveBatch(txs, { deadlineMs: 20_000 });
     expect(r.tokens.get(USDC)).toEqual({
@@ -113,7 +97,7 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
   it("asks the API once per address when several replicas want it at the same time", async () => {
     const prefix = testPrefix("enrq");
     const senders = [addr(10), addr(11), addr(12), addr(13)];
-    const txs = senders.map((s) => tx(s, [USDC, WETH]));
+    const txs = senders.map((s) => txWithTokens(s, [USDC, WETH]));
     const replicas = [enricher(prefix), enricher(prefix), enricher(prefix)];
     const results = await Promise.all(replicas.map((e) => e.resolveBatch(txs, { deadlineMs: 20_000 })));
     for (const r of results) for (const s of senders) expect(r.firstTx.get(s)).toBe(FIRST(s));
@@ -132,7 +116,7 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
       ATT_ENRICH_ATTEMPTS: "1", // a rate-limit wait must not use up the only attempt
     });
     const r = await e.resolveBatch(
-      senders.map((s) => tx(s, [USDC])),
+      senders.map((s) => txWithTokens(s, [USDC])),
       { deadlineMs: 30_000 },
     );
     for (const s of senders) expect(r.firstTx.get(s)).toBe(FIRST(s));
@@ -143,7 +127,7 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     const prefix = testPrefix("enrq");
     const sender = addr(30);
     const e = enricher(prefix, { ATT_ETHERSCAN_API_KEY: "wrong-key", ATT_ENRICH_ATTEMPTS: "5" });
-    const r = await e.resolveBatch([tx(sender, [USDC])], { deadlineMs: 20_000 });
+    const r = await e.resolveBatch([txWithTokens(sender, [USDC])], { deadlineMs: 20_000 });
     const f = r.firstTx.get(sender);
     expect(isEnrichmentFailure(f) && f.code).toBe("ATT_ETHERSCAN_INVALID_KEY");
     expect(requestsFor(sender)).toHaveLength(1);
@@ -155,7 +139,7 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     const sender = addr(40);
     api.failNext("etherscan", 2);
     const e = enricher(prefix, { ATT_ENRICH_ATTEMPTS: "4" });
-    const r = await e.resolveBatch([tx(sender, [USDC])], { deadlineMs: 20_000 });
+    const r = await e.resolveBatch([txWithTokens(sender, [USDC])], { deadlineMs: 20_000 });
     expect(r.firstTx.get(sender)).toBe(FIRST(sender));
   });
 
@@ -163,21 +147,21 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     const prefix = testPrefix("enrq");
     const sender = addr(50);
     const noWorkers = enricher(prefix, {}, { workers: false });
-    const r = await noWorkers.resolveBatch([tx(sender, [WETH])], { deadlineMs: 300 });
+    const r = await noWorkers.resolveBatch([txWithTokens(sender, [WETH])], { deadlineMs: 300 });
     const f = r.firstTx.get(sender);
     expect(isEnrichmentFailure(f) && f.code).toBe("ATT_ENRICHMENT_TIMEOUT");
     expect(isEnrichmentFailure(f) && f.reason).toMatch(
       /not available within 300 ms: queue enrich-firsttx-etherscan has 1 waiting/,
     );
     enricher(prefix); // a worker comes up; the job queued above is served
-    const later = await noWorkers.resolveBatch([tx(sender, [WETH])], { deadlineMs: 20_000 });
+    const later = await noWorkers.resolveBatch([txWithTokens(sender, [WETH])], { deadlineMs: 20_000 });
     expect(later.firstTx.get(sender)).toBe(FIRST(sender));
   });
 
   it("skips first-transaction lookups when the model does not need them", async () => {
     const prefix = testPrefix("enrq");
     const sender = addr(60);
-    const r = await enricher(prefix).resolveBatch([tx(sender, [USDC])], {
+    const r = await enricher(prefix).resolveBatch([txWithTokens(sender, [USDC])], {
       deadlineMs: 20_000,
       firstTx: false,
     });
@@ -190,7 +174,7 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     const prefix = testPrefix("enrq");
     const nobody = "0x00000000000000000000000000000000000fffff";
     const e = enricher(prefix, { ATT_ENRICH_FIRST_TX_NONE_TTL_SEC: "30" });
-    const r = await e.resolveBatch([tx(nobody, [USDC])], { deadlineMs: 20_000 });
+    const r = await e.resolveBatch([txWithTokens(nobody, [USDC])], { deadlineMs: 20_000 });
     expect(r.firstTx.get(nobody)).toBeNull();
     const ttl = await testRedis().pttl(`${prefix}:enrich-cache:firsttx:1:${nobody}`);
     expect(ttl).toBeGreaterThan(0); // -1 would mean "kept forever"

@@ -99,6 +99,26 @@ export async function seedEnrichmentCache(
   await pipe.exec();
 }
 
+/**
+ * One transaction from `from` with a transfer of 1 unit of each of `tokens` (to itself): what
+ * enrichment needs to look up (every token's metadata and the sender's first transaction).
+ */
+export function txWithTokens(from: string, tokens: string[]): TokenTransferTx {
+  return {
+    v: 1,
+    chainId: 1,
+    blockNumber: 1,
+    blockHash: `0x${"11".repeat(32)}`,
+    blockTimestamp: 1_700_000_000,
+    txHash: `0x${"22".repeat(32)}`,
+    txIndex: 0,
+    from,
+    to: null,
+    transfers: tokens.map((token, logIndex) => ({ logIndex, token, from, to: from, value: "1" })),
+    observedAt: 0,
+  };
+}
+
 export function toKafkaMessages(txs: TokenTransferTx[]) {
   return txs.map((tx) => ({ key: tx.from, value: JSON.stringify(tx) }));
 }
