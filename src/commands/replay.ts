@@ -1,15 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "../kernel/errors.js";
-
-interface ReplayFlags {
-  group: string;
-  topic?: string;
-  toEarliest?: boolean;
-  toLatest?: boolean;
-  toTimestamp?: string;
-  toOffset?: string;
-  dryRun?: boolean;
-}
+import type { ReplayFlags } from "../score/replay-command.js";
 
 export function define(program: Command): void {
   program

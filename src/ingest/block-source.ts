@@ -26,7 +26,7 @@ interface RpcBlock {
   transactions: (string | { hash: string; transactionIndex: string; from: string; to: string | null })[];
 }
 
-interface RpcLog {
+export interface RpcLog {
   address: string;
   topics: string[];
   data: string;

@@ -3,7 +3,8 @@ import { createKafka } from "../kernel/kafka.js";
 import { createLogger } from "../kernel/logger.js";
 import { parseOffsets, parseTimestamp, resetGroupOffsets, type ReplayTarget } from "./replay.js";
 
-export async function runReplay(flags: {
+/** `att replay`'s flags, as commander parses them. */
+export interface ReplayFlags {
   group: string;
   topic?: string;
   toEarliest?: boolean;
@@ -11,7 +12,9 @@ export async function runReplay(flags: {
   toTimestamp?: string;
   toOffset?: string;
   dryRun?: boolean;
-}): Promise<void> {
+}
+
+export async function runReplay(flags: ReplayFlags): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.common.logLevel === "info" ? "warn" : config.common.logLevel });
   const target: ReplayTarget = flags.toEarliest

@@ -3,6 +3,7 @@ import type { Finding } from "../contracts/finding.js";
 import { createFirstTxProvider, createTokenProvider } from "../enrich/index.js";
 import { enrichmentFailure, type ResolvedEnrichment, type TokenMeta } from "../enrich/types.js";
 import type { BatchResolver } from "../features/index.js";
+import type { RpcLog } from "../ingest/block-source.js";
 import { extractTokenTransferTxs } from "../ingest/extract.js";
 import { createHttpRpc, type RpcClient } from "../ingest/rpc-client.js";
 import type { FetchedBlock } from "../ingest/types.js";
@@ -25,14 +26,7 @@ interface RpcTx {
   transactionIndex: string | null;
 }
 interface RpcReceipt {
-  logs: {
-    address: string;
-    topics: string[];
-    data: string;
-    logIndex: string;
-    transactionHash: string;
-    transactionIndex: string;
-  }[];
+  logs: RpcLog[];
 }
 interface RpcHeader {
   number: string;

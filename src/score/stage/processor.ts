@@ -49,14 +49,9 @@ export function dlqMessage(
   dlqTopic: string,
 ): RoutedMessage {
   const rec = dlqRecord({
+    ...m,
     // Messages of errors are scrubbed where they are made; this is the last line before Kafka.
     error: { code: error.code, message: scrubSecrets(error.message) },
-    topic: m.topic,
-    partition: m.partition,
-    offset: m.offset,
-    timestamp: m.timestamp,
-    key: m.key,
-    value: m.value,
     stage: "score",
   });
   return {
