@@ -10,6 +10,8 @@ export async function runScore(): Promise<void> {
   const rt = await createRuntime("score");
   let crash: ((err: unknown) => void) | undefined;
   const crashed = new Promise<never>((_, reject) => (crash = reject));
+  // Handled by the race below; marked handled now in case the consumer stops while still starting.
+  crashed.catch(() => undefined);
   const stage = await createScoreStage({
     config: rt.config,
     logger: rt.logger,
