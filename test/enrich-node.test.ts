@@ -11,7 +11,7 @@ import {
   deployErc20,
   deployNotAToken,
 } from "./fixtures/contracts/deploy.js";
-import { useAnvil } from "./helpers/anvil.js";
+import { useAnvil, waitForReceipt } from "./helpers/anvil.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
 import { REDIS_URL } from "./helpers/services.js";
 
@@ -32,7 +32,8 @@ describe("features of a transaction enriched from the node (rpc + otterscan thro
     const latest = await a.rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
     const t0 = Number(BigInt(latest.timestamp)) + 100;
     await a.rpc("evm_setNextBlockTimestamp", [t0]);
-    await a.rpc("eth_sendTransaction", [{ from: sender, to: usdc, value: "0x0" }]);
+    const sent = await a.rpc<string>("eth_sendTransaction", [{ from: sender, to: usdc, value: "0x0" }]);
+    expect(await waitForReceipt(a, sent)).not.toBeNull();
 
     const tx: TokenTransferTx = {
       v: 1,

@@ -13,7 +13,7 @@ import {
   deployNft,
   deployNotAToken,
 } from "./fixtures/contracts/deploy.js";
-import { useAnvil } from "./helpers/anvil.js";
+import { useAnvil, waitForReceipt } from "./helpers/anvil.js";
 
 const USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48";
 const SENDER = "0x8032eaede5c55f744387ca53aaf0499abcd783e5";
@@ -188,9 +188,12 @@ describe("node providers against a real anvil", () => {
     const latest = await a.rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
     const t1 = Number(BigInt(latest.timestamp)) + 1000;
     await a.rpc("evm_setNextBlockTimestamp", [t1]);
-    await a.rpc("eth_sendTransaction", [{ from: fresh, to: SENDER, value: "0x1" }]);
+    const first = await a.rpc<string>("eth_sendTransaction", [{ from: fresh, to: SENDER, value: "0x1" }]);
+    // Mined before the next timestamp is set: otherwise a late automine seals it at t1 + 500.
+    expect(await waitForReceipt(a, first)).not.toBeNull();
     await a.rpc("evm_setNextBlockTimestamp", [t1 + 500]);
-    await a.rpc("eth_sendTransaction", [{ from: fresh, to: SENDER, value: "0x1" }]);
+    const second = await a.rpc<string>("eth_sendTransaction", [{ from: fresh, to: SENDER, value: "0x1" }]);
+    expect(await waitForReceipt(a, second)).not.toBeNull();
     await expect(provider.fetch(fresh)).resolves.toBe(t1);
   });
 

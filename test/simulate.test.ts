@@ -13,7 +13,7 @@ import type { SentTx } from "../src/simulate/sender.js";
 import { createSimulator, type Simulator } from "../src/simulate/simulator.js";
 import type { ChainSetup } from "../src/simulate/setup.js";
 import { resolveTokens } from "../src/simulate/tokens.js";
-import { startAnvil, type TestAnvil } from "./helpers/anvil.js";
+import { startAnvil, waitForReceipt, type TestAnvil } from "./helpers/anvil.js";
 import { SHARED_DATA } from "./helpers/services.js";
 
 const MARGINALS = fileURLToPath(new URL("att-reference/training_marginals.json", SHARED_DATA));
@@ -67,9 +67,7 @@ describe("traffic simulator on anvil", () => {
     await sim.close();
     // everything sent is mined within a couple of blocks
     const last = sent[sent.length - 1]!.hash;
-    for (let i = 0; i < 100 && !(await anvil.rpc("eth_getTransactionReceipt", [last])); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForReceipt(anvil, last);
   }, 120_000);
 
   afterAll(async () => {

@@ -33,6 +33,24 @@ export async function jsonRpc<T>(url: string, method: string, params: unknown[] 
  * Starts a private anvil (real node, own port) for one test file, so that parallel test files
  * never revert each other's chain. Extra args e.g. ["--block-time", "1"].
  */
+/**
+ * Polls for a transaction's receipt (null after `timeoutMs`). anvil answers eth_sendTransaction
+ * before its automine has sealed the block, so a test that sets the next block's timestamp right
+ * after a send must wait for the receipt first, or a loaded machine mines the send late.
+ */
+export async function waitForReceipt<T = unknown>(
+  anvil: Pick<TestAnvil, "rpc">,
+  hash: string,
+  timeoutMs = 10_000,
+): Promise<T | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const receipt = await anvil.rpc<T | null>("eth_getTransactionReceipt", [hash]);
+    if (receipt || Date.now() >= deadline) return receipt;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function startAnvil(args: string[] = []): Promise<TestAnvil> {
   const port = await freePort();
   const child = spawn(ANVIL_BIN, ["--host", "127.0.0.1", "--port", String(port), "--silent", ...args], {
