@@ -380,6 +380,55 @@ describe("att stats", () => {
     );
   });
 
+  it("waits for a transaction open when reading began, and names one still open after the wait", async () => {
+    const topic = await createTestTopic("stats-open-tx", 1);
+    const r = rng(11);
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 10 * MIN;
+    const plain = await connectedProducer();
+    const txp = await connectedProducer({
+      transactionalId: `${topic}-tx`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    let i = 0;
+    const next = (n: number) =>
+      Array.from({ length: n }, () => {
+        const f = scored(i, 1000 + i, 0.3, r);
+        return { key: f.uniqueKey, value: serializeFinding(f), timestamp: String(t0 + 1000 * ++i) };
+      });
+    const io = { env: { ...ENV, ATT_STATS_STABLE_WAIT_MS: "30000" }, stdout: sink(), stderr: sink() };
+    const range = { from: String(t0), to: String(t0 + 30 * MIN), topic, json: true };
+
+    // 10 findings, then a transaction with 3 that commits only while `att stats` waits, then 2
+    // more written outside it: all 15 were written before reading began.
+    await plain.send({ topic, messages: next(10) });
+    const open = await txp.transaction();
+    await open.send({ topic, messages: next(3) });
+    await plain.send({ topic, messages: next(2) });
+    const committing = new Promise((resolve) => setTimeout(resolve, 1500)).then(() => open.commit());
+    const waited = await runStats(range, io);
+    await committing;
+    expect(waited.total).toBe(15);
+    expect(waited.reading.openTransactions).toEqual([]);
+    expect(waited.notes.join(" ")).not.toMatch(/still open/);
+
+    // A transaction that stays open past ATT_STATS_STABLE_WAIT_MS: the 4 records behind its
+    // start (3 of it, 1 after it) are named, not read, and not waited for forever.
+    const stuck = await txp.transaction();
+    await stuck.send({ topic, messages: next(3) });
+    await plain.send({ topic, messages: next(1) });
+    const short = { ...io, env: { ...ENV, ATT_STATS_STABLE_WAIT_MS: "500" } };
+    const partial = await runStats(range, short);
+    await stuck.abort();
+    expect(partial.total).toBe(15);
+    expect(partial.reading.openTransactions).toEqual([
+      { partition: 0, stableOffset: "16", highWatermark: "20" },
+    ]);
+    expect(partial.notes.join(" ")).toMatch(
+      /4 records on partition\(s\) 0 were behind a transaction still open/,
+    );
+  });
+
   it("reports an empty range without reading, and names a missing topic", async () => {
     const topic = await createTestTopic("stats-empty", 2);
     const io = { env: ENV, stdout: sink(), stderr: sink() };

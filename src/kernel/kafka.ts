@@ -96,3 +96,46 @@ export function standardTopics(config: Config["kafka"]): ITopicConfig[] {
     { topic: config.topicDlq, ...base },
   ];
 }
+
+/** The part of kafkajs' internal Cluster that `fetchHighWatermarks` uses (kafkajs 2.2.4). */
+interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+const READ_UNCOMMITTED = 0;
+
+/**
+ * The high watermark of every partition of `topic` (the offset after the last record written,
+ * committed or not). kafkajs' admin lists offsets with READ_COMMITTED only, which gives the last
+ * stable offset: it stops at the first record of a transaction still open. The difference is
+ * what a reader that must see everything written so far has to wait for. kafkajs has no public
+ * call for it, so this builds a READ_UNCOMMITTED cluster the way `kafka.consumer({ readUncommitted:
+ * true })` does, with the client's own brokers, TLS and SASL settings.
+ */
+export async function fetchHighWatermarks(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+  const symbol = Object.getOwnPropertySymbols(kafka).find(
+    (s) => s.description === "private:Kafka:createCluster",
+  );
+  const createCluster = symbol
+    ? (kafka as unknown as Record<symbol, (o: object) => InternalCluster>)[symbol]
+    : undefined;
+  if (typeof createCluster !== "function") {
+    throw new Error("kafkajs has no private:Kafka:createCluster: fetchHighWatermarks needs kafkajs 2.2.x");
+  }
+  const cluster = createCluster({ isolationLevel: READ_UNCOMMITTED, allowAutoTopicCreation: false });
+  await cluster.connect();
+  try {
+    await cluster.addTargetTopic(topic);
+    const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+    const [offsets] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
+    return new Map((offsets?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await cluster.disconnect();
+  }
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "../kernel/errors.js";
-import type { Kafka } from "../kernel/kafka.js";
+import { fetchHighWatermarks, type Kafka } from "../kernel/kafka.js";
 import type { Logger } from "../kernel/logger.js";
 
 export class TopicNotFoundError extends NonRetryableError {
@@ -26,7 +27,10 @@ export interface PartitionRange {
   partition: number;
   /** First offset at or after `fromMs`. */
   start: string;
-  /** Last stable offset when reading began: reading never goes beyond it. */
+  /**
+   * Last stable offset when reading began (after waiting for the transactions open at the start
+   * to end): reading never goes beyond it.
+   */
   end: string;
   /** Where reading stopped: `end`, or the offset after the first record past the range. */
   reached: string;
@@ -45,7 +49,21 @@ export interface ReadRangeResult {
   read: number;
   /** False when the idle timeout stopped reading before every partition reached its end. */
   complete: boolean;
+  /**
+   * Partitions where a transaction open when reading began was still open after the wait:
+   * the records from `stableOffset` to `highWatermark` were not read.
+   */
+  openTransactions: OpenTransaction[];
 }
+
+export interface OpenTransaction {
+  partition: number;
+  stableOffset: string;
+  highWatermark: string;
+}
+
+/** How often the last stable offsets are listed again while waiting for open transactions. */
+const STABLE_POLL_MS = 200;
 
 /**
  * How far past `toMs` a partition is read before it is considered finished: records of one
@@ -61,6 +79,10 @@ export const CLOCK_SKEW_GRACE_MS = 60_000;
  * record stamped at or after `toMs` + CLOCK_SKEW_GRACE_MS (records of that grace period come
  * with `inRange: false`), or the last stable offset when
  * reading began (read_committed: aborted findings and transaction markers are never seen).
+ * Records written before reading began but still behind an open transaction (the last stable
+ * offset stops at an open transaction's first record, and a commit or abort marker is written
+ * shortly after the producer's commit call returns) are waited for, at most `stableWaitMs`;
+ * partitions still held back after that are returned in `openTransactions`.
  * The offset of `toMs` is not used as the end: a transaction's commit marker carries the
  * broker's time, so for findings written with earlier timestamps (a replay) the time index
  * points at the marker, before records that are still in the range.
@@ -77,6 +99,8 @@ export async function readTopicRange(
     onMessage: (m: RangeMessage) => void;
     onProgress?: (p: RangeProgress) => void;
     idleTimeoutMs?: number;
+    /** Longest wait for transactions open when reading began (default 10 s). */
+    stableWaitMs?: number;
     logger: Logger;
     signal?: AbortSignal;
   },
@@ -91,10 +115,10 @@ export async function readTopicRange(
         details: ["Fix: pass the findings topic with --topic, or set ATT_TOPIC_FINDINGS."],
       });
     }
-    const [starts, ends, watermarks] = await Promise.all([
+    const { watermarks, openTransactions } = await waitForStableOffsets(kafka, admin, opts);
+    const [starts, ends] = await Promise.all([
       admin.fetchTopicOffsetsByTimestamp(opts.topic, opts.fromMs),
       admin.fetchTopicOffsetsByTimestamp(opts.topic, opts.toMs),
-      admin.fetchTopicOffsets(opts.topic),
     ]);
     const ranges = new Map<number, { start: bigint; end: bigint; pos: bigint; done: boolean }>();
     let total = 0;
@@ -120,7 +144,7 @@ export async function readTopicRange(
         }));
     const isDone = () => [...ranges.values()].every((r) => r.done);
     opts.onProgress?.({ read, total });
-    if (isDone()) return { partitions: summary(), read, complete: true };
+    if (isDone()) return { partitions: summary(), read, complete: true, openTransactions };
 
     const consumer = kafka.consumer({
       groupId,
@@ -225,7 +249,7 @@ export async function readTopicRange(
           partitions: summary().filter((p) => !p.done),
         });
       }
-      return { partitions: summary(), read, complete };
+      return { partitions: summary(), read, complete, openTransactions };
     } finally {
       clearInterval(idle);
       opts.signal?.removeEventListener("abort", onAbort);
@@ -234,6 +258,44 @@ export async function readTopicRange(
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * The last stable offset of every partition, once it has reached the high watermark listed
+ * when reading began, or after `stableWaitMs` with the partitions still held back.
+ */
+async function waitForStableOffsets(
+  kafka: Kafka,
+  admin: ReturnType<Kafka["admin"]>,
+  opts: { topic: string; stableWaitMs?: number; logger: Logger; signal?: AbortSignal },
+): Promise<{
+  watermarks: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
+  openTransactions: OpenTransaction[];
+}> {
+  const highs = await fetchHighWatermarks(kafka, opts.topic);
+  const deadline = Date.now() + (opts.stableWaitMs ?? 10_000);
+  for (;;) {
+    const watermarks = await admin.fetchTopicOffsets(opts.topic);
+    const openTransactions = watermarks
+      .filter((w) => BigInt(w.high) < (highs.get(w.partition) ?? 0n))
+      .map((w) => ({
+        partition: w.partition,
+        stableOffset: w.high,
+        highWatermark: String(highs.get(w.partition)),
+      }));
+    if (openTransactions.length === 0 || Date.now() >= deadline || opts.signal?.aborted) {
+      if (openTransactions.length > 0) {
+        opts.logger.warn({
+          msg: "Transactions still open: records behind them are not read",
+          topic: opts.topic,
+          waited_ms: opts.stableWaitMs ?? 10_000,
+          partitions: openTransactions,
+        });
+      }
+      return { watermarks, openTransactions };
+    }
+    await sleep(STABLE_POLL_MS);
   }
 }
 

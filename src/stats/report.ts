@@ -5,7 +5,7 @@ import { createBinner, shareAtOrAbove } from "../monitor/histogram.js";
 import { psi } from "../monitor/psi.js";
 import { buildDriftReference } from "../monitor/reference.js";
 import type { CollectorCounters, KeptFinding } from "./collect.js";
-import type { PartitionRange } from "./read-range.js";
+import type { OpenTransaction, PartitionRange } from "./read-range.js";
 
 export interface StatsOptions {
   topic: string;
@@ -25,7 +25,11 @@ export interface StatsReport {
   from: string;
   to: string;
   modelVersion: string | null;
-  reading: CollectorCounters & { complete: boolean; partitions: PartitionRange[] };
+  reading: CollectorCounters & {
+    complete: boolean;
+    partitions: PartitionRange[];
+    openTransactions: OpenTransaction[];
+  };
   total: number;
   byAlertId: { alertId: string; count: number; share: number }[];
   bySeverity: { severity: string; alertId: string; count: number; share: number }[];
@@ -123,6 +127,16 @@ export function buildStatsReport(
   const all = [...kept];
   const notes: string[] = [];
   const total = all.length;
+  if (reading.openTransactions.length > 0) {
+    const held = reading.openTransactions.reduce(
+      (n, t) => n + Number(BigInt(t.highWatermark) - BigInt(t.stableOffset)),
+      0,
+    );
+    notes.push(
+      `${held} records on partition(s) ${reading.openTransactions.map((t) => t.partition).join(", ")} ` +
+        "were behind a transaction still open after the wait (ATT_STATS_STABLE_WAIT_MS) and were not read; run again later for the tail of the range.",
+    );
+  }
   const share = (n: number) => (total ? n / total : 0);
 
   const alertCounts = new Map<string, number>();

@@ -107,6 +107,7 @@ export async function runStats(flags: StatsFlags, io: StatsIo = {}): Promise<Sta
     onMessage: (m) => collector.add(m),
     onProgress: (p) => progress.update(p),
     idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
+    stableWaitMs: config.monitor.statsStableWaitMs,
     logger,
     ...(io.signal ? { signal: io.signal } : {}),
   });
@@ -129,7 +130,12 @@ export async function runStats(flags: StatsFlags, io: StatsIo = {}): Promise<Sta
   const report = buildStatsReport(
     collector.findings.values(),
     collector.drift,
-    { ...collector.counters, complete: result.complete, partitions: result.partitions },
+    {
+      ...collector.counters,
+      complete: result.complete,
+      partitions: result.partitions,
+      openTransactions: result.openTransactions,
+    },
     {
       topic,
       fromMs,

@@ -59,4 +59,10 @@ export const monitorOptions = {
     "`att stats`: stop reading when no partition made progress for this long, and say which partitions fell short of the range end.",
     { min: 1000, max: 3_600_000 },
   ),
+  statsStableWaitMs: int(
+    "ATT_STATS_STABLE_WAIT_MS",
+    10_000,
+    "`att stats`: how long to wait for transactions open when reading began (their records are written but not yet readable); partitions still held back after it are named in the report.",
+    { min: 0, max: 600_000 },
+  ),
 };
