@@ -1,7 +1,8 @@
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ALERT_IDS, serializeFinding, type Finding } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
@@ -10,6 +11,7 @@ import { buildInvalidFinding, buildScoredFinding } from "../src/sink/findings.js
 import { EXPORT_ID_COLUMNS } from "../src/stats/export-features.js";
 import { runStats, type StatsIo } from "../src/stats/run.js";
 import { parseTime } from "../src/stats/time.js";
+import { findChromium, launchChromium } from "./helpers/chromium.js";
 import { connectedProducer, createTestTopic } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
@@ -112,6 +114,26 @@ function tmp(): string {
   const dir = mkdtempSync(join(tmpdir(), "att-stats-"));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+const CHROMIUM = findChromium();
+if (!CHROMIUM) {
+  console.warn(
+    `${process.env.CI ? "FAIL" : "SKIP"} test/stats.test.ts "renders the HTML report's plots": no Chromium found. ` +
+      "`npm test` installs Debian's chromium (deploy/local/stack.sh install-browser); or set ATT_CHROMIUM to a Chromium binary.",
+  );
+}
+const CHART_PROBE = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), "helpers", "chart-probe.js"),
+  "utf8",
+);
+
+interface RenderedChart {
+  width: number;
+  height: number;
+  bars: { fill: string; title: string; height: number }[];
+  points: { fill: string; title: string; y: number }[];
+  lines: { stroke: string; length: number; width: number }[];
 }
 
 const ENV = { ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","), ATT_LOG_LEVEL: "warn" };
@@ -345,6 +367,91 @@ describe("att stats", () => {
     for (const f of all.filter((x) => x.alertId === ALERT_IDS.invalid))
       expect(byHash.has(f.source.transactions![0]!.hash)).toBe(false);
   });
+
+  // In CI (where `npm test` installs Chromium) a missing browser fails the test instead of skipping it.
+  it.skipIf(!CHROMIUM && !process.env.CI)(
+    "renders the HTML report's plots with their data in headless Chromium",
+    async () => {
+      if (!CHROMIUM)
+        throw new Error("No Chromium: `npm test` installs it (deploy/local/stack.sh install-browser)");
+      const topic = await createTestTopic("stats-html", 3);
+      const { t0, t1 } = await fillTopic(topic);
+      const dir = tmp();
+      writeCard(join(dir, "model"));
+      const html = join(dir, "report.html");
+      const report = await runStats(
+        { from: String(t0), to: String(t1), topic, modelVersion: VERSION, model: join(dir, "model"), html },
+        { env: ENV, stdout: sink(), stderr: sink() },
+      );
+
+      const browser = await launchChromium(CHROMIUM);
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1000, height: 900 });
+      const requests: string[] = [];
+      const errors: string[] = [];
+      page.on("request", (r) => {
+        if (!r.url().startsWith("file:")) requests.push(r.url());
+      });
+      page.on("pageerror", (e) => errors.push(String(e)));
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      await page.goto(pathToFileURL(html).href, { waitUntil: "load" });
+      const charts = (await page.evaluate(CHART_PROBE)) as Record<string, RenderedChart>;
+      // Kept for a human look: .local/reports/stats-report.png
+      const reports = join(process.env.ATT_LOCAL_DIR ?? ".local", "reports");
+      mkdirSync(reports, { recursive: true });
+      await page.screenshot({ path: join(reports, "stats-report.png"), fullPage: true });
+      expect(requests).toEqual([]);
+      expect(errors).toEqual([]);
+
+      // Score histogram: one production bar per bin shown, drawn with height exactly where the
+      // report counted scores, the tallest over the most populated bin; training bars beside them.
+      const hist = charts["Score distribution"]!;
+      expect(hist.width).toBeGreaterThan(300);
+      expect(hist.height).toBeGreaterThan(150);
+      const { edges, counts } = report.scoreHistogram;
+      const shown = (b: RenderedChart["bars"][number]) => b.title.match(/^production (\d\.\d\d)–/)?.[1];
+      const prod = hist.bars.filter((b) => b.title.startsWith("production "));
+      const filled = new Set(counts.flatMap((c, i) => (c > 0 ? [edges[i]!.toFixed(2)] : [])));
+      expect(
+        prod
+          .filter((b) => b.height > 0.5)
+          .map(shown)
+          .sort(),
+      ).toEqual([...filled].sort());
+      const tallest = prod.reduce((a, b) => (b.height > a.height ? b : a));
+      const most = counts.indexOf(Math.max(...counts));
+      expect(shown(tallest)).toBe(edges[most]!.toFixed(2));
+      expect(
+        hist.bars.filter((b) => b.title.startsWith("training ") && b.height > 0.5).length,
+      ).toBeGreaterThan(3);
+
+      // Anomaly rate over blocks: a drawn line through one point per block bin, highest where the
+      // report's rate is highest, beside the training rate.
+      const rate = charts["Anomaly rate over blocks"]!;
+      const line = rate.lines.find((l) => l.stroke === "#c0392b")!;
+      expect(line.length).toBeGreaterThan(100);
+      expect(line.width).toBeGreaterThan(rate.width / 2);
+      const pts = rate.points.filter((p) => p.title.startsWith("production anomaly rate @ "));
+      expect(pts).toHaveLength(report.overBlocks.length);
+      const top = pts.reduce((a, b) => (b.y < a.y ? b : a));
+      const maxRate = Math.max(...report.overBlocks.map((b) => b.rate ?? 0));
+      const peaks = report.overBlocks
+        .filter((b) => b.rate === maxRate)
+        .map((b) => String(Math.round((b.fromBlock + b.toBlock) / 2)));
+      expect(peaks).toContain(top.title.match(/@ (\d+):/)![1]);
+      expect(rate.lines.some((l) => l.stroke === "#777" && l.length > 100)).toBe(true);
+
+      // What-if: one point per threshold of the table, production and training.
+      const whatIf = charts["What if the threshold were…"]!;
+      expect(whatIf.points.filter((p) => p.title.startsWith("production @ "))).toHaveLength(
+        report.whatIf.length,
+      );
+      expect(whatIf.lines.filter((l) => l.length > 100)).toHaveLength(2);
+    },
+    120_000,
+  );
 
   it("prints terminal tables and finds the model card in the registry by the findings' version", async () => {
     const topic = await createTestTopic("stats-tables", 1);

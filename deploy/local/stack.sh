@@ -8,6 +8,8 @@
 #   deploy/local/stack.sh restart [svc...]
 #   deploy/local/stack.sh status               one line per service
 #   deploy/local/stack.sh logs [svc] [-f]      tail of the logs (ATT_LOG_LINES, default 100)
+#   deploy/local/stack.sh install-browser      Debian's chromium, for the tests that render the
+#                                              HTML report (npm test runs it); no-op if present
 #
 # Everything listens on 127.0.0.1. Environment:
 #   ATT_KAFKA_PORT (9092)  ATT_KAFKA_CONTROLLER_PORT (9093)  ATT_REDIS_PORT (6379)
@@ -265,6 +267,18 @@ cmd_install() {
   fetch_jars
   [ -n "$(anvil_bin)" ] || die "anvil not found under node_modules/@foundry-rs (is the devDependency installed?)"
   log "install: done ($(since "$t0") s)"
+}
+
+cmd_install_browser() {
+  local b
+  for b in chromium chromium-browser google-chrome; do
+    if command -v "$b" >/dev/null 2>&1; then
+      log "browser: $(command -v "$b")"
+      return 0
+    fi
+  done
+  apt_install chromium
+  log "browser: $(command -v chromium) ($(chromium --version 2>/dev/null | head -1))"
 }
 
 ensure_installed() {
@@ -595,6 +609,7 @@ main() {
   [ $# -gt 0 ] && shift
   case "$cmd" in
     install) cmd_install ;;
+    install-browser) cmd_install_browser ;;
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     restart)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`). Does its own set-up on a fresh machine: installs what
-# is missing (npm packages, Redis, the Kafka jars, the Python model tooling), starts the local
+# is missing (npm packages, Redis, the Kafka jars, Chromium, the Python model tooling), starts the local
 # stack (Kafka, Redis, anvil) if it is not running, then runs lint, type checks and every test
 # against the real services. The stack is left running for the next run; stop it with
 # `deploy/local/stack.sh stop`.
@@ -19,6 +19,7 @@ step() {
 step "dependencies"
 [ -d node_modules/kafkajs ] || npm ci
 deploy/local/stack.sh install
+deploy/local/stack.sh install-browser
 model-tools/setup.sh
 
 step "local stack"

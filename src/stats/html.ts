@@ -105,7 +105,7 @@ table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;border-bottom
 th:first-child,td:first-child{text-align:left}td.mono,table.mono td{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .kpis{display:flex;gap:14px;flex-wrap:wrap}.kpi{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:130px}
 .kpi b{display:block;font-size:20px}.note{color:#8a5a00;background:#fff7e0;padding:6px 10px;border-radius:4px}
-.muted{color:#777}svg{max-width:100%;height:auto}`;
+.muted{color:#777}svg{max-width:100%;height:auto}table.mono{display:block;overflow-x:auto;max-width:100%}`;
 
 /**
  * The report as one self-contained HTML page: inline CSS and SVG, no scripts, fonts, images
