@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Writable } from "node:stream";
-import { loadConfig, secretValues } from "../src/kernel/config/index.js";
+import { describeConfig, loadConfig, secretValues, sections } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { ConfigError } from "../src/kernel/errors.js";
 
@@ -78,6 +78,65 @@ describe("configuration", () => {
     const r = runCli(["config", "--check"], { ATT_KAFKA_BROKERS: "10.0.0.1:9092,10.0.0.2:9092" });
     expect(r.stdout).toContain("configuration ok");
     expect(r.status).toBe(0);
+  });
+
+  it("lets a flag win over its variable, and names the variable and the flag when the flag's value is bad", () => {
+    const env = { ATT_INGEST_FROM_BLOCK: "5", ATT_INGEST_CONFIRMATIONS: "3" };
+    const c = loadConfig(env, { ingest: { fromBlock: "7" } });
+    expect(c.ingest.fromBlock).toBe(7);
+    expect(c.ingest.confirmations).toBe(3);
+    expect(() => loadConfig(env, { ingest: { fromBlock: "seven" } })).toThrow(
+      /ATT_INGEST_FROM_BLOCK, given by its command-line flag: got "seven" \(string\), expected/,
+    );
+    const r = runCli(["ingest", "--from-block", "-4"], {});
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ATT_INGEST_FROM_BLOCK, given by its command-line flag: got "-4"');
+  });
+
+  it("refuses option combinations that cannot work, saying which option to set", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return "";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(problems({ ATT_FINDINGS_NORMAL: "topic" })).toMatch(
+      /ATT_FINDINGS_NORMAL: got topic, but ATT_TOPIC_FINDINGS_NORMAL is not set.*Fix: set ATT_TOPIC_FINDINGS_NORMAL/,
+    );
+    expect(problems({ ATT_FINDINGS_NORMAL: "topic", ATT_TOPIC_FINDINGS_NORMAL: "att.normal.v1" })).toBe("");
+    expect(problems({ ATT_TOPIC_ALERTS: "att.findings.v1" })).toMatch(
+      /ATT_TOPIC_ALERTS: got att.findings.v1, the main findings topic/,
+    );
+    const sasl = problems({
+      ATT_KAFKA_SASL_MECHANISM: "scram-sha-512",
+      ATT_KAFKA_SASL_PASSWORD: "pw-secret-1",
+    });
+    expect(sasl).toMatch(
+      /ATT_KAFKA_SASL_MECHANISM: got scram-sha-512, but ATT_KAFKA_SASL_USERNAME is not set/,
+    );
+    expect(sasl).not.toContain("pw-secret-1");
+  });
+
+  it("documents every option with its default, and att config prints them all", () => {
+    const all = Object.values(sections).flatMap((section) => Object.values(section));
+    expect(all.length).toBeGreaterThan(50);
+    for (const opt of all) {
+      expect(opt.env, "variable name").toMatch(/^ATT_[A-Z0-9_]+$/);
+      expect(opt.doc.length, `${opt.env} has a description`).toBeGreaterThan(5);
+      expect(opt.expected.length, `${opt.env} says what it expects`).toBeGreaterThan(2);
+    }
+    expect(new Set(all.map((o) => o.env)).size).toBe(all.length);
+    const text = describeConfig("text");
+    const r = runCli(["config"], {});
+    expect(r.status).toBe(0);
+    for (const opt of all) {
+      const line = r.stdout.split("\n").find((l) => l.trimStart().startsWith(`${opt.env} `));
+      expect(line, `att config lists ${opt.env}`).toBeDefined();
+      expect(text).toContain(opt.env);
+    }
+    expect(r.stdout).toMatch(/ATT_STATS_STABLE_WAIT_MS\s+10000\s/);
   });
 
   it("answers --version and --help", () => {

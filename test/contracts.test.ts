@@ -6,7 +6,7 @@ import {
   tokenTransferTxSchema,
   type TokenTransferTx,
 } from "../src/contracts/token-transfer-tx.js";
-import { findingUniqueKey } from "../src/contracts/finding.js";
+import { findingUniqueKey, parseFinding } from "../src/contracts/finding.js";
 import { ValidationError } from "../src/kernel/errors.js";
 
 const good: TokenTransferTx = {
@@ -216,5 +216,50 @@ describe("finding uniqueKey", () => {
     });
     const expected = createHash("sha256").update(`1|${good.txHash}|A|7`).digest("hex");
     expect(key).toBe(`0x${expected}`);
+  });
+});
+
+describe("Finding parsing", () => {
+  const finding = {
+    name: "Anomalous Token Transfers",
+    description: "test",
+    alertId: "ANOMALOUS-TOKEN-TRANSFERS-TX",
+    protocol: "ethereum",
+    severity: "Critical",
+    type: "Suspicious",
+    metadata: { anomaly_score: "0.61" },
+    addresses: [],
+    labels: [],
+    uniqueKey: "0xabc",
+    source: { chains: [{ chainId: 1 }] },
+    timestamp: "2026-11-29T12:00:00.000Z",
+  };
+  const rejection = (value: unknown): ValidationError => {
+    try {
+      parseFinding(typeof value === "string" ? value : JSON.stringify(value));
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      return err as ValidationError;
+    }
+    throw new Error("parseFinding accepted a bad finding");
+  };
+
+  it("accepts a Forta finding as the SDK prints it", () => {
+    expect(parseFinding(Buffer.from(JSON.stringify(finding)))).toEqual(finding);
+  });
+
+  it("rejects bad input naming the field and what was wrong", () => {
+    expect(rejection("{nope").code).toBe("ATT_INVALID_JSON");
+    const severity = rejection({ ...finding, severity: "Severe" });
+    expect(severity.code).toBe("ATT_INVALID_FINDING");
+    expect(severity.path).toBe("severity");
+    expect(severity.message).toMatch(/severity/);
+    expect(rejection({ ...finding, metadata: { anomaly_score: 0.61 } }).path).toBe("metadata.anomaly_score");
+    expect(rejection({ ...finding, timestamp: "yesterday" }).path).toBe("timestamp");
+    const { uniqueKey: _omitted, ...noKey } = finding;
+    expect(rejection(noKey).path).toBe("uniqueKey");
+    expect(rejection({ ...finding, source: { transactions: [{ chainId: 1 }] } }).path).toBe(
+      "source.transactions[0].hash",
+    );
   });
 });

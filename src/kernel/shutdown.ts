@@ -51,12 +51,14 @@ export function createShutdown(opts: { logger: Logger; graceMs: number }): Shutd
           opts.logger.warn({ msg: "Second signal, exiting now", signal: sig });
           process.exit(130);
         }
+        // Not unref'd: a teardown stuck on a promise that no handle will ever settle would
+        // otherwise let the event loop drain and the process exit 0 as if shutdown had completed.
         const timer = setTimeout(() => {
           opts.logger.error({ msg: "Shutdown grace period exceeded, exiting", grace_ms: opts.graceMs });
           process.exit(1);
         }, opts.graceMs);
-        timer.unref();
         void close(`received ${sig}`).then(() => {
+          clearTimeout(timer);
           if (exit) process.exit(0);
         });
       };

@@ -56,8 +56,32 @@ export function loadConfig(
       problems,
     );
   }
+  if (problems.length === 0) problems.push(...crossCheck(out as Config));
   throwIfProblems(problems);
   return out as Config;
+}
+
+/** Rules that involve more than one option: each broken one is a problem like a bad value. */
+function crossCheck(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.score.normalFindings === "topic" && !c.score.normalTopic)
+    problems.push(
+      "ATT_FINDINGS_NORMAL: got topic, but ATT_TOPIC_FINDINGS_NORMAL is not set, so NORMAL findings would go nowhere. Fix: set ATT_TOPIC_FINDINGS_NORMAL=<topic>, or ATT_FINDINGS_NORMAL=main|off.",
+    );
+  for (const [env, topic] of [
+    ["ATT_TOPIC_FINDINGS_NORMAL", c.score.normalTopic],
+    ["ATT_TOPIC_ALERTS", c.score.alertsTopic],
+  ] as const) {
+    if (topic !== undefined && topic === c.kafka.topicFindings)
+      problems.push(
+        `${env}: got ${topic}, the main findings topic (ATT_TOPIC_FINDINGS): its findings would be written there twice. Fix: name another topic, or unset ${env}.`,
+      );
+  }
+  if (c.kafka.saslMechanism && (!c.kafka.saslUsername || !c.kafka.saslPassword))
+    problems.push(
+      `ATT_KAFKA_SASL_MECHANISM: got ${c.kafka.saslMechanism}, but ${!c.kafka.saslUsername ? "ATT_KAFKA_SASL_USERNAME" : "ATT_KAFKA_SASL_PASSWORD"} is not set. Fix: set ATT_KAFKA_SASL_USERNAME and ATT_KAFKA_SASL_PASSWORD, or unset ATT_KAFKA_SASL_MECHANISM.`,
+    );
+  return problems;
 }
 
 /** Values of every secret option, so that logs can scrub them wherever they appear. */

@@ -200,7 +200,9 @@ export function loadSection<S extends Section>(
       if (!(err instanceof ParseFailure)) throw err;
       const got = opt.secret ? "(a secret value, not shown)" : `${describe(raw)} (string)`;
       problems.push(
-        `${opt.env}: got ${got}, expected ${opt.expected}. Fix: set ${opt.env} to ${opt.expected}, or unset it to use the default (${formatDefault(opt)}).`,
+        typeof over === "string"
+          ? `${opt.env}, given by its command-line flag: got ${got}, expected ${opt.expected}. Fix: pass ${opt.expected} to the flag (its --help line names ${opt.env}), or leave the flag out.`
+          : `${opt.env}: got ${got}, expected ${opt.expected}. Fix: set ${opt.env} to ${opt.expected}, or unset it to use the default (${formatDefault(opt)}).`,
       );
     }
   }
