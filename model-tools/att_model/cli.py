@@ -339,7 +339,12 @@ def cmd_inspect(args) -> None:
 
     raw = p.read_bytes()
     print("globals referenced (read statically, nothing executed):")
-    for (mod, name), n in sorted(safe_pickle.list_globals(raw).items()):
+    try:
+        refs = safe_pickle.list_globals(raw)
+    except ValueError as err:  # not one pickle stream (joblib writes raw array bytes into it): the load below says what it is
+        refs = {}
+        print(f"  (stream not readable as a pickle: {err})")
+    for mod, name in sorted(refs):
         print(f"  {mod}.{name}")
     forest = safe_pickle.forest_from_pickle_bytes(raw, str(p))
     print(json.dumps({"n_trees": forest.n_trees, "n_features": forest.n_features, "max_samples": forest.max_samples, "offset": forest.offset,

@@ -96,6 +96,17 @@ class RestrictedUnpickler(pickle.Unpickler):
             return _NUMPY_ALLOWED[key]
         if key in _STAND_INS:
             return _STAND_INS[key]
+        if module.split(".", 1)[0] == "joblib" or module.startswith("sklearn.externals.joblib"):
+            # joblib writes each array's raw bytes into the file between pickle opcodes and reads
+            # them back with its own unpickler; admitting its wrapper class would mean parsing
+            # that side format here too, so such files are refused with the way out instead.
+            raise UnsafePickleError(
+                f"refusing to load global '{module}.{name}': this is a joblib.dump file (its numpy arrays are "
+                "stored beside the pickle stream as joblib NumpyArrayWrapper records, which this importer does "
+                "not read; nothing in the file was executed). Re-save the model as a plain pickle, where you "
+                "trust the file since joblib.load runs its code: "
+                "python -c \"import joblib, pickle; pickle.dump(joblib.load('model.joblib'), open('model.pkl', 'wb'))\""
+            )
         raise UnsafePickleError(
             f"refusing to load global '{module}.{name}': only numpy arrays and the scikit-learn "
             "classes IsolationForest, ExtraTreeRegressor and Tree are allowed in a model pickle "

@@ -59,6 +59,48 @@ def test_train_writes_a_complete_card(trained):
     assert card["onnx"]["opsets"] == {"": 17, "ai.onnx.ml": 3}
 
 
+def test_train_card_records_versions_and_the_training_score_distribution(trained):
+    import platform
+    from datetime import datetime
+
+    import onnx
+    import skl2onnx
+    import sklearn
+
+    from att_model.cli import fit_isolation_forest
+
+    tmp, names, X, model_dir = trained
+    card = json.loads((model_dir / "model.json").read_text())
+    # the version is the creation unix time: after the rows were written, before the card was
+    version = int(card["version"])
+    assert card["version"] == str(version)
+    assert datetime.fromisoformat(card["created_at"].replace("Z", "+00:00")).timestamp() == version
+    assert int((tmp / "rows.csv").stat().st_mtime) <= version <= (model_dir / "model.json").stat().st_mtime
+    assert card["libraries"] == {
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "python": platform.python_version(),
+    }
+    # what scikit-learn itself scores on the training rows, refitted with the card's parameters
+    p = card["source"]["params"]
+    X_model = data.read_matrix(tmp / "rows.csv", card["features"])
+    model = fit_isolation_forest(X_model, n_estimators=p["n_estimators"], max_samples=p["max_samples"], random_state=p["random_state"], max_features=p["max_features"])
+    scores = -model.score_samples(X_model)
+    t = card["training"]
+    # quantile names as the monitor reads them (src/monitor/reference.ts): "p999" is level 0.999
+    levels = [float("0." + k[1:]) for k in t["score_quantiles"]]
+    assert levels == [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999]
+    q = np.array(list(t["score_quantiles"].values()))
+    assert np.abs(q - np.quantile(scores, levels)).max() <= 1e-9
+    assert (np.diff(q) >= 0).all() and 0 <= q[0] and q[-1] <= 1
+    assert card["threshold"] == 0.5
+    assert t["n_anomalies"] == int((scores >= 0.5).sum()) == int((model.predict(X_model) == -1).sum()) > 0
+    assert t["anomaly_rate"] == t["n_anomalies"] / 3000
+
+
 def test_score_command_matches_the_onnx_model(trained):
     tmp, names, X, model_dir = trained
     out = att_model("score", "--model", model_dir, "--input", tmp / "rows.csv")
