@@ -1,6 +1,8 @@
+import { createRequire } from "node:module";
+import type * as FortaSdk from "forta-agent";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { possibleFindingKeys } from "../src/sink/findings.js";
-import { parseFinding, type Finding } from "../src/contracts/finding.js";
+import { parseFinding, toFortaSdkInput, type Finding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
@@ -12,6 +14,8 @@ import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 import { cacheKey, encodeValue } from "../src/enrich/keys.js";
 import { ConfigResourceTypes } from "kafkajs";
+
+const { Finding: SdkFinding } = createRequire(import.meta.url)("forta-agent") as typeof FortaSdk;
 
 interface Setup {
   transfers: string;
@@ -182,6 +186,54 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     );
     const onMain = await readTopic(s.findings, txs.length);
     expect(onMain).toHaveLength(txs.length);
+  });
+
+  it("routes NORMAL findings to their own topic and INVALID ones to the alerts topic; every finding read back parses with the Forta SDK", async () => {
+    const [alerts, normals] = [await createTestTopic("alerts", 1), await createTestTopic("normals", 2)];
+    const s = await setup({
+      ATT_FINDINGS_NORMAL: "topic",
+      ATT_TOPIC_FINDINGS_NORMAL: normals,
+      ATT_TOPIC_ALERTS: alerts,
+    });
+    const txs = syntheticTxs(30, { seed: 43 });
+    await seedEnrichmentCache(testRedis(), s.prefix, txs);
+    // Senders nobody knows: their first-transaction time never resolves, so they end INVALID.
+    const unknown = syntheticTxs(3, { seed: 44 }).map((t, i) => ({
+      ...t,
+      from: `0x${String(i + 1).repeat(40)}`,
+    }));
+    await (
+      await connectedProducer()
+    ).send({ topic: s.transfers, messages: toKafkaMessages([...txs, ...unknown]) });
+    await startStage(s);
+
+    const alertIds = (ms: { value: string | null }[]) => ms.map((m) => parseFinding(m.value!).alertId).sort();
+    // Every offset committed means every finding committed: then each topic is read to its end.
+    const admin = await connectedAdmin();
+    const high = (await admin.fetchTopicOffsets(s.transfers)).map((p) => p.high).sort();
+    await expect
+      .poll(async () =>
+        (await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] }))[0]!.partitions
+          .map((p) => p.offset)
+          .sort(),
+      )
+      .toEqual(high);
+    const all = { timeoutMs: 15_000, idleMs: 2000 };
+    const [onMain = [], onNormal = [], onAlerts = []] = await Promise.all(
+      [s.findings, normals, alerts].map((t) => readTopic(t, Infinity, all)),
+    );
+    const normal = alertIds(onNormal).filter((a) => a === "NORMAL-TOKEN-TRANSFERS-TX").length;
+    expect(normal).toBeGreaterThan(20);
+    // NORMAL only on the normal topic; everything else on the main topic, INVALID also on alerts.
+    expect(alertIds(onMain).filter((a) => a === "NORMAL-TOKEN-TRANSFERS-TX")).toEqual([]);
+    expect(onNormal.length + onMain.length).toBe(txs.length + unknown.length);
+    expect(alertIds(onAlerts).filter((a) => a === "INVALID-TOKEN-TRANSFERS-TX")).toHaveLength(unknown.length);
+    expect(alertIds(onAlerts)).toEqual(alertIds(onMain));
+
+    for (const m of [...onNormal, ...onAlerts, ...onMain]) {
+      const printed = SdkFinding.fromObject(toFortaSdkInput(parseFinding(m.value!)) as never).toString();
+      expect(JSON.parse(printed)).toEqual(JSON.parse(m.value!));
+    }
   });
 
   it("commits a batch whose findings exceed one produce request on a single-partition topic (regression: message too large)", async () => {
