@@ -65,11 +65,28 @@ describe("att ingest high availability", () => {
       expect(metrics).toMatch(/att_ingest_role\{role="standby"[^}]*\} 1/);
       expect(standby.logs.some((l) => l.msg === "Ingest lease acquired, active")).toBe(false);
 
+      // The dead holder's lease lives at most one TTL after its last renewal, and the standby
+      // tries once per poll; 10 s of slack covers a loaded 2-core CI machine (Kafka start-up
+      // of the new producer and the checkpoint read included, for the first publish).
+      const ttlMs = Number(env.ATT_INGEST_LEASE_TTL_MS);
+      const pollMs = Number(env.ATT_INGEST_LEASE_POLL_MS);
+      const boundMs = ttlMs + pollMs + 10_000;
+      const killedAt = Date.now();
       await active.kill("SIGKILL");
-      const tokenLog = await standby.waitForLog("Ingest lease acquired, active");
+      await send(1); // mined while nobody is active: its publication is the standby's first
+      const tokenLog = await standby.waitForLog("Ingest lease acquired, active", { timeoutMs: 2 * boundMs });
+      const leaseMs = (tokenLog.time as number) - killedAt;
       expect(tokenLog.fencing_token).toBe(2);
-      await standby.waitForLog("Resuming after the checkpoint");
-      await send(5);
+      await waitForCheckpoint(t, state.lastBlock, 2 * boundMs);
+      const publishMs = Date.now() - killedAt;
+      console.log(
+        `standby takeover after SIGKILL: active after ${leaseMs} ms, first block published after ${publishMs} ms ` +
+          `(bound ${boundMs} ms = lease TTL ${ttlMs} + poll ${pollMs} + 10000 slack)`,
+      );
+      expect(leaseMs).toBeLessThanOrEqual(boundMs);
+      expect(publishMs).toBeLessThanOrEqual(boundMs);
+      expect(standby.logs.some((l) => l.msg === "Resuming after the checkpoint")).toBe(true);
+      await send(4);
       await waitForCheckpoint(t, state.lastBlock);
 
       const got = await readAllCommitted(t.transfers);

@@ -11,7 +11,7 @@ import { parseTokenTransferTx, type TokenTransferTx } from "../src/contracts/tok
 import type { Kafka } from "../src/kernel/kafka.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
-import { readCheckpoint, type Checkpoint } from "../src/ingest/checkpoint.js";
+import { decodeCheckpoint, readCheckpoint, type Checkpoint } from "../src/ingest/checkpoint.js";
 import { createIngester, type Ingester } from "../src/ingest/ingester.js";
 import type { IngesterOptions } from "../src/ingest/options.js";
 import { ensureIngestTopics } from "../src/ingest/topics.js";
@@ -193,6 +193,27 @@ export interface ReadMessage {
 
 /** Every committed message of `topic`, from the beginning to its current end (read_committed). */
 export async function readAllCommitted(topic: string): Promise<ReadMessage[]> {
+  return (await readCommittedRecords(topic)).map((r) => ({
+    key: r.key,
+    tx: parseTokenTransferTx(r.value),
+    partition: r.partition,
+  }));
+}
+
+/** Every committed checkpoint record of this test's chain, oldest first (the topic is not compacted yet). */
+export async function checkpointHistory(t: TestTopics): Promise<Checkpoint[]> {
+  return (await readCommittedRecords(t.checkpoint))
+    .filter((r) => r.key === "31337" && r.value !== null)
+    .map((r) => decodeCheckpoint(r.value!.toString()));
+}
+
+interface RawRecord {
+  key: string | null;
+  value: Buffer | null;
+  partition: number;
+}
+
+async function readCommittedRecords(topic: string): Promise<RawRecord[]> {
   const admin = testKafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -200,7 +221,7 @@ export async function readAllCommitted(topic: string): Promise<ReadMessage[]> {
   const ends = new Map(
     offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high) - 1n]),
   );
-  const out: ReadMessage[] = [];
+  const out: RawRecord[] = [];
   if (ends.size === 0) return out;
   const consumer = testKafka.consumer({
     groupId: uniqueName("g-ingest"),
@@ -229,11 +250,7 @@ export async function readAllCommitted(topic: string): Promise<ReadMessage[]> {
       void consumer.run({
         autoCommit: false,
         eachMessage: async ({ message, partition }) => {
-          out.push({
-            key: message.key?.toString() ?? null,
-            tx: parseTokenTransferTx(message.value),
-            partition,
-          });
+          out.push({ key: message.key?.toString() ?? null, value: message.value, partition });
           mark(partition, message.offset);
         },
       });
@@ -309,9 +326,9 @@ export interface ChildIngester {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `att ingest` as a child process (the real CLI), env from the options; killed when the test ends. */
-export function spawnIngester(env: Record<string, string>): ChildIngester {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "ingest"], {
+/** `att ingest [args]` as a child process (the real CLI), env from the options; killed when the test ends. */
+export function spawnIngester(env: Record<string, string>, args: string[] = []): ChildIngester {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "ingest", ...args], {
     cwd: new URL("..", import.meta.url).pathname,
     env: { ...process.env, ATT_METRICS_PORT: "0", ATT_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

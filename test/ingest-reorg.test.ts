@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { connectAnvil, deployErc20, type AnyContract } from "./fixtures/contracts/deploy.js";
 import { useAnvil } from "./helpers/anvil.js";
 import {
+  checkpointHistory,
   ingestOptions,
   ingestTopics,
   metricValue,
@@ -15,6 +16,7 @@ const lc = (a: string) => a.toLowerCase();
 const B1 = "0x00000000000000000000000000000000000000b1";
 const B2 = "0x00000000000000000000000000000000000000b2";
 const C1 = "0x00000000000000000000000000000000000000c1";
+const C2 = "0x00000000000000000000000000000000000000c2";
 
 describe("att ingest across chain reorganisations (anvil_reorg)", () => {
   const anvil = useAnvil();
@@ -99,6 +101,119 @@ describe("att ingest across chain reorganisations (anvil_reorg)", () => {
     expect(
       running.logs.some((l) => l.msg?.toString().startsWith("Chain reorganisation below published blocks")),
     ).toBe(true);
+  });
+
+  it("beyond a confirmation depth of 2: retracts every published transaction of the orphaned blocks once, publishes the replacements and moves the checkpoint onto the new chain", async () => {
+    const { provider, me, token } = await setup();
+    const t = await ingestTopics();
+    const depth = 2;
+    const rpc = anvil.get().rpc.bind(anvil.get());
+    const tokenAddress = await token.getAddress();
+    const transfer = (to: string, value: bigint) => ({
+      from: me,
+      to: tokenAddress,
+      data: token.interface.encodeFunctionData("transfer", [to, value]),
+    });
+    const first = (await provider.getBlockNumber()) + 1;
+    const running = startIngester(ingestOptions(anvil.get(), t, { fromBlock: first, confirmations: depth }));
+    await waitFor(() => running.ingester.status().role === "active", "active");
+
+    // Block A holds two transactions, block B one; then `depth` empty blocks make B publishable.
+    await rpc("evm_setAutomine", [false]);
+    let a1: string, a2: string;
+    try {
+      a1 = await rpc<string>("eth_sendTransaction", [transfer(B1, 1n)]);
+      a2 = await rpc<string>("eth_sendTransaction", [transfer(B2, 2n)]);
+      await rpc("evm_mine");
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    const a = (await provider.getTransactionReceipt(a1))!;
+    expect((await provider.getTransactionReceipt(a2))!.blockNumber).toBe(a.blockNumber);
+    const b = await (await token.transfer(B1, 3n)).wait();
+    await rpc("anvil_mine", [`0x${depth.toString(16)}`]);
+    const head = await provider.getBlockNumber();
+    expect(head - depth).toBe(b.blockNumber);
+    const before = await waitForCheckpoint(t, b.blockNumber);
+    expect(before.blockNumber).toBe(b.blockNumber);
+    const orphanedHashes = [a.blockHash, b.blockHash].map(lc);
+
+    // Replace A, B and the blocks above them (depth + 2 > depth): A' and B' get other transfers.
+    await rpc("anvil_reorg", [
+      depth + 2,
+      [
+        [transfer(C1, 4n), 0],
+        [transfer(C2, 5n), 1],
+      ],
+    ]);
+    expect(await provider.getBlockNumber()).toBe(head);
+    const aNew = (await provider.getBlock(a.blockNumber, true))!;
+    const bNew = (await provider.getBlock(b.blockNumber, true))!;
+    expect(orphanedHashes).not.toContain(lc(aNew.hash!));
+    await waitFor(
+      () => running.ingester.status().published?.hash === lc(bNew.hash!),
+      "the replacement chain to be published",
+    );
+
+    const got = await readAllCommitted(t.transfers);
+    // One sender, so one partition: Kafka order is the publication order. Newest orphaned
+    // block first; within a block, in the order first published.
+    expect(got.map((m) => [m.tx.txHash, m.tx.blockNumber, m.tx.removed ?? false])).toEqual([
+      [a1, a.blockNumber, false],
+      [a2, a.blockNumber, false],
+      [b.hash, b.blockNumber, false],
+      [b.hash, b.blockNumber, true],
+      [a1, a.blockNumber, true],
+      [a2, a.blockNumber, true],
+      [aNew.transactions[0], a.blockNumber, false],
+      [bNew.transactions[0], b.blockNumber, false],
+    ]);
+    for (const m of got.filter((x) => x.tx.removed)) {
+      const original = got.find((x) => x.tx.txHash === m.tx.txHash && !x.tx.removed)!;
+      expect(m.tx).toEqual({ ...original.tx, removed: true });
+      expect(m.key).toBe(original.key);
+    }
+    expect(got.slice(6).map((m) => [m.tx.blockHash, m.tx.transfers[0]!.to])).toEqual([
+      [lc(aNew.hash!), C1],
+      [lc(bNew.hash!), C2],
+    ]);
+
+    // The checkpoint went back to the common ancestor (in the retraction's transaction), then
+    // forward on the new chain, and remembers no orphaned hash.
+    const history = await checkpointHistory(t);
+    const orphanedTip = history.findIndex((cp) => cp.blockHash === lc(b.blockHash));
+    expect(orphanedTip).toBeGreaterThanOrEqual(0);
+    expect(history[orphanedTip + 1]).toMatchObject({
+      blockNumber: a.blockNumber - 1,
+      blockHash: lc((await provider.getBlock(a.blockNumber - 1))!.hash!),
+    });
+    const last = history[history.length - 1]!;
+    expect(last).toMatchObject({ blockNumber: b.blockNumber, blockHash: lc(bNew.hash!) });
+    expect(last.recent.slice(-2).map(([n, h, txs]) => [n, h, txs])).toEqual([
+      [a.blockNumber, lc(aNew.hash!), 1],
+      [b.blockNumber, lc(bNew.hash!), 1],
+    ]);
+    expect(last.recent.some(([, h]) => orphanedHashes.includes(h))).toBe(false);
+
+    const m = running.registry;
+    expect(await metricValue(m, "att_ingest_reorgs_total", { kind: "published" })).toBe(1);
+    expect(await metricValue(m, "att_ingest_removed_transactions_total")).toBe(3);
+    expect(await metricValue(m, "att_ingest_orphans_unannounced_total")).toBe(0);
+    // anvil pushes the replacement heads oldest first, so the head observer sees the fork at A
+    // (published) and does not also report it as a reorg within the confirmation depth.
+    expect(await metricValue(m, "att_ingest_reorgs_total", { kind: "unconfirmed" })).toBe(0);
+    const logged = running.logs.filter((l) =>
+      l.msg?.toString().startsWith("Chain reorganisation below published blocks"),
+    );
+    expect(logged).toEqual([
+      expect.objectContaining({
+        depth: 2,
+        ancestor_number: a.blockNumber - 1,
+        orphaned_from: a.blockNumber,
+        orphaned_to: b.blockNumber,
+        removed_txs: 3,
+      }),
+    ]);
   });
 
   it("after a restart, still recognises a reorg of blocks published before it (hashes kept in the checkpoint)", async () => {
