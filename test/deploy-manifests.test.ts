@@ -84,7 +84,7 @@ describe("deploy/k8s manifests", () => {
     const so = find(docs, "ScaledObject", "att-score") as Loose;
     expect(so.spec.triggers[0]).toMatchObject({
       type: "kafka",
-      metadata: { sasl: "scram_sha512", tls: "enable", lagThreshold: "10000" },
+      metadata: { sasl: "scram_sha512", tls: "enable", lagThreshold: "60000" },
       authenticationRef: { name: "att-kafka-auth" },
     });
     expect(so.spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 6 });
@@ -101,6 +101,25 @@ describe("deploy/k8s manifests", () => {
     expect((find(renderKustomization(BASE), "Deployment", "att-ingest") as Loose).metadata.namespace).toBe(
       undefined,
     );
+  });
+
+  it("the score pod's memory covers what the committed benchmarks measured", () => {
+    const mib = (q: string) => {
+      const m = /^(\d+)(Mi|Gi)$/.exec(q);
+      if (!m) throw new Error(`unexpected memory quantity ${q}`);
+      return Number(m[1]) * (m[2] === "Gi" ? 1024 : 1);
+    };
+    const bench = (name: string) =>
+      JSON.parse(readFileSync(resolve("bench/results", `${name}.json`), "utf8")) as {
+        results: { name: string; value: number; unit: string }[];
+      };
+    const backlog = bench("backpressure").results.find((r) => r.name === "peak RSS with 1,000,000 waiting")!;
+    expect(backlog.unit).toBe("MiB");
+    const score = (find(renderKustomization(BASE), "Deployment", "att-score") as Loose).spec.template.spec
+      .containers[0].resources;
+    // The request holds a replica draining a million-message backlog; the limit leaves room above it.
+    expect(mib(score.requests.memory)).toBeGreaterThanOrEqual(backlog.value);
+    expect(mib(score.limits.memory)).toBeGreaterThanOrEqual(2 * backlog.value);
   });
 
   it("a misspelt field or a wrong type anywhere fails validation, naming the field", () => {
