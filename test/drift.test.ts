@@ -9,6 +9,7 @@ import { parseMonitorCard, type MonitorCard } from "../src/monitor/card.js";
 import { createDriftMonitor, createDriftMonitorFromConfig } from "../src/monitor/drift.js";
 import { psi } from "../src/monitor/psi.js";
 import { buildDriftReference } from "../src/monitor/reference.js";
+import { metricValue } from "./helpers/metrics.js";
 
 const require = createRequire(import.meta.url);
 const { Finding } = require("forta-agent") as typeof FortaSdk;
@@ -101,14 +102,6 @@ function batch(samples: Sample[]): { scores: Float32Array; rows: Float32Array } 
   const rows = new Float32Array(samples.length * FEATURES.length);
   samples.forEach((s, i) => rows.set(s.row, i * FEATURES.length));
   return { scores, rows };
-}
-
-async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}) {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  const v = (m?.values as { value: number; labels: Record<string, string> }[] | undefined)?.find((x) =>
-    Object.entries(labels).every(([k, l]) => String(x.labels[k]) === l),
-  );
-  return v?.value;
 }
 
 const card = trainingCard();

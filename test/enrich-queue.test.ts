@@ -6,6 +6,7 @@ import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { startStandin, type Standin } from "./fixtures/api-standin/server.js";
 import { testPrefix, testRedis } from "./helpers/redis.js";
+import { metricValue } from "./helpers/metrics.js";
 import { REDIS_URL } from "./helpers/services.js";
 import { txWithTokens } from "./helpers/transfers.js";
 
@@ -109,18 +110,36 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     onTestFinished(() => strict.close());
     const prefix = testPrefix("enrq");
     const senders = Array.from({ length: 6 }, (_, i) => addr(20 + i));
-    const e = enricher(prefix, {
-      ATT_ETHERSCAN_URL: `${strict.url}/api`,
-      ATT_ENRICH_FIRST_TX_RATE_MAX: "50",
-      ATT_ENRICH_RATE_LIMIT_PAUSE_MS: "300",
-      ATT_ENRICH_ATTEMPTS: "1", // a rate-limit wait must not use up the only attempt
-    });
+    const registry = new Registry();
+    const e = enricher(
+      prefix,
+      {
+        ATT_ETHERSCAN_URL: `${strict.url}/api`,
+        ATT_ENRICH_FIRST_TX_RATE_MAX: "50",
+        ATT_ENRICH_RATE_LIMIT_PAUSE_MS: "300",
+        ATT_ENRICH_ATTEMPTS: "1", // a rate-limit wait must not use up the only attempt
+      },
+      { registry },
+    );
     const r = await e.resolveBatch(
       senders.map((s) => txWithTokens(s, [USDC])),
       { deadlineMs: 30_000 },
     );
     for (const s of senders) expect(r.firstTx.get(s)).toBe(FIRST(s));
     expect(strict.requests.some((q) => q.outcome === "rate-limited")).toBe(true);
+    // Queue-wide pause: after each refusal nothing reaches the API for the pause (300 ms; 10 %
+    // slack for timer granularity), although the limiter alone would allow a request every 22 ms.
+    const refused = strict.requests.filter((q) => q.outcome === "rate-limited");
+    for (const q of refused) {
+      const next = strict.requests.find((n) => n.at > q.at);
+      if (next) expect(next.at - q.at, "ms from a refusal to the next request").toBeGreaterThanOrEqual(270);
+    }
+    expect(await metricValue(registry, "att_enrich_rate_limit_waits_total", { provider: "etherscan" })).toBe(
+      refused.length,
+    );
+    expect(
+      await metricValue(registry, "att_enrich_rate_limit_wait_seconds_total", { provider: "etherscan" }),
+    ).toBeCloseTo(refused.length * 0.3, 6);
   });
 
   it("fails fast on an invalid API key: one call, a failure with the provider's code, no retries", async () => {
@@ -138,9 +157,14 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
     const prefix = testPrefix("enrq");
     const sender = addr(40);
     api.failNext("etherscan", 2);
-    const e = enricher(prefix, { ATT_ENRICH_ATTEMPTS: "4" });
+    const e = enricher(prefix, { ATT_ENRICH_ATTEMPTS: "4", ATT_ENRICH_BACKOFF_MS: "200" });
     const r = await e.resolveBatch([txWithTokens(sender, [USDC])], { deadlineMs: 20_000 });
     expect(r.firstTx.get(sender)).toBe(FIRST(sender));
+    // Exponential: 200 ms before the 2nd attempt, 400 ms before the 3rd (a fixed backoff fails this).
+    const at = requestsFor(sender).map((q) => q.at);
+    expect(at).toHaveLength(3);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(190);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(380);
   });
 
   it("gives a reason instead of a value when the deadline passes, and the value to a later batch", async () => {

@@ -153,15 +153,7 @@ export async function waitFor<T>(
   }
 }
 
-export async function metricValue(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
-  return v?.value ?? 0;
-}
+export { metricValue } from "./helpers/metrics.js";
 
 export function checkpointOf(t: TestTopics): Promise<Checkpoint | undefined> {
   return readCheckpoint(kafka, {
