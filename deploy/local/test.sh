@@ -40,6 +40,11 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/vi
 step "Python model tooling tests (pytest)"
 model-tools/.venv/bin/python -m pytest -q model-tools/tests
 
+step "benchmarks, quick smoke run (npm run bench -- --quick; figures in .local/bench/quick/)"
+# Proves every benchmark still runs end to end on this stack; its figures are not compared here
+# (speed is judged by the full `npm run bench`, never by a test).
+npm run --silent bench -- --quick
+
 step "local stack scripts"
 bash test/local-stack.sh
 
