@@ -1,9 +1,12 @@
 import "../src/kernel/kafkajs-fix.js";
-import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { tcpReachable } from "../src/kernel/net.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -96,9 +99,31 @@ describe("att demo", () => {
     }
   }, 240_000);
 
-  it("stops on Ctrl-C: the traffic ends, the last findings arrive, every process it started exits, and the summary is printed", async () => {
+  it("starts its own Kafka and Redis when none answer, and on Ctrl-C ends the traffic, waits for the last findings, stops every process it started and prints the summary", async () => {
+    // Ports where nothing listens: the demo must start Kafka and Redis itself, as on a fresh
+    // machine, in a private state folder (the Kafka jars are shared, not fetched again).
+    const local = mkdtempSync(join(tmpdir(), "att-demo-stack-"));
+    onTestFinished(() => {
+      spawnSync("bash", ["deploy/local/stack.sh", "stop"], {
+        cwd: REPO,
+        env: { ...process.env, ...stackEnv },
+      });
+      rmSync(local, { recursive: true, force: true });
+    });
+    const stackEnv = {
+      ATT_LOCAL_DIR: local,
+      ATT_JARS_DIR: join(REPO, ".local", "jars"),
+      ATT_KAFKA_PORT: "29092",
+      ATT_KAFKA_CONTROLLER_PORT: "29093",
+      ATT_REDIS_PORT: "26379",
+      ATT_KAFKA_BROKERS: "127.0.0.1:29092",
+      ATT_REDIS_URL: "redis://127.0.0.1:26379",
+    };
+    for (const port of [29092, 26379])
+      expect(await tcpReachable("127.0.0.1", port, 500), `port ${port} free`).toBe(false);
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "demo", "--json"], {
       cwd: REPO,
+      env: { ...process.env, ...stackEnv, ATT_LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -121,5 +146,18 @@ describe("att demo", () => {
     expect(report.findings.missing).toBe(0);
     for (const p of report.processes) expect(alive(p.pid), `${p.name} (pid ${p.pid})`).toBe(false);
     expect(processesMentioning(`att.demo.${report.runId}.`)).toEqual([]);
-  }, 240_000);
+    // The Kafka and Redis it started are stopped again.
+    const logs = /logs in (\S+)/.exec(stderr)![1]!;
+    const stackRuns = readFileSync(join(logs, "demo.log"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"msg":"deploy/local/stack.sh"'))
+      .map((l) => JSON.parse(l) as { args: string; code: number });
+    expect(stackRuns.map((r) => [r.args, r.code])).toEqual([
+      ["start kafka redis", 0],
+      ["stop kafka redis", 0],
+    ]);
+    for (const port of [29092, 26379])
+      expect(await tcpReachable("127.0.0.1", port, 500), `port ${port}`).toBe(false);
+    expect(processesMentioning(local)).toEqual([]);
+  }, 300_000);
 });
