@@ -170,13 +170,21 @@ describe("the enrichment queue, cache and workers (real Redis, API stand-in)", (
   it("gives a reason instead of a value when the deadline passes, and the value to a later batch", async () => {
     const prefix = testPrefix("enrq");
     const sender = addr(50);
-    const noWorkers = enricher(prefix, {}, { workers: false });
+    const registry = new Registry();
+    const noWorkers = enricher(prefix, {}, { workers: false, registry });
     const r = await noWorkers.resolveBatch([txWithTokens(sender, [WETH])], { deadlineMs: 300 });
     const f = r.firstTx.get(sender);
     expect(isEnrichmentFailure(f) && f.code).toBe("ATT_ENRICHMENT_TIMEOUT");
     expect(isEnrichmentFailure(f) && f.reason).toMatch(
       /not available within 300 ms: queue enrich-firsttx-etherscan has 1 waiting/,
     );
+    // The queue depth metric, read from Redis at scrape time, shows the job nobody has taken.
+    expect(
+      await metricValue(registry, "att_enrich_queue_jobs", {
+        queue: "enrich-firsttx-etherscan",
+        state: "waiting",
+      }),
+    ).toBe(1);
     enricher(prefix); // a worker comes up; the job queued above is served
     const later = await noWorkers.resolveBatch([txWithTokens(sender, [WETH])], { deadlineMs: 20_000 });
     expect(later.firstTx.get(sender)).toBe(FIRST(sender));

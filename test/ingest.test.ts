@@ -174,6 +174,7 @@ describe("att ingest publishes token-transfer transactions", () => {
     expect(running.ingester.status().published?.number).toBe(head);
     expect(await metricValue(running.registry, "att_ingest_blocks_published_total")).toBe(51);
     expect(await metricValue(running.registry, "att_ingest_backfill_blocks_total")).toBe(51);
+    expect(await metricValue(running.registry, "att_ingest_backfill_remaining_blocks")).toBe(0);
     expect(await metricValue(running.registry, "att_ingest_role", { role: "active" })).toBe(1);
   });
 });

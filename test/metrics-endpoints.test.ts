@@ -1,7 +1,9 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createLogger } from "../src/kernel/logger.js";
-import { Counter, createMetricsRegistry, startHealthServer } from "../src/kernel/metrics.js";
+import { Counter, createMetricsRegistry, Registry, startHealthServer } from "../src/kernel/metrics.js";
+import { createScoreMetrics } from "../src/score/stage/metrics.js";
+import { metricValue } from "./helpers/metrics.js";
 
 function logSink() {
   const destination = new PassThrough();
@@ -82,5 +84,29 @@ describe("structured logs", () => {
     logger.info({ msg: "Connected", url: "http://127.0.0.1:8545", token: "0x" + "ab".repeat(20) });
     expect(sink.text()).toContain("http://127.0.0.1:8545");
     expect(sink.text()).toContain("0x" + "ab".repeat(20));
+  });
+});
+
+describe("the score stage's anomaly-rate gauge", () => {
+  it("is the share of anomalies among the last N scored transactions: older ones leave the window", async () => {
+    const registry = new Registry();
+    const m = createScoreMetrics(registry, { threshold: 0.5, windowSize: 100 });
+    const rate = async () => metricValue(registry, "att_score_anomaly_rate");
+    expect(await rate()).toBe(0);
+    // 100 rows, 10 anomalous (scores at and above the threshold count).
+    m.observeScores(
+      Float32Array.from({ length: 100 }, (_, i) => (i < 10 ? (i === 0 ? 0.5 : 0.7) : 0.4)),
+      10,
+      100,
+    );
+    expect(await rate()).toBeCloseTo(0.1, 12);
+    // 50 more normal rows push the first 50 out of the window, with all 10 anomalies.
+    m.observeScores(new Float32Array(50).fill(0.35), 0, 50);
+    expect(await rate()).toBe(0);
+    // 25 anomalies: 25 of the last 100.
+    m.observeScores(new Float32Array(25).fill(0.9), 25, 25);
+    expect(await rate()).toBeCloseTo(0.25, 12);
+    // The score histogram keeps every row, not only the window.
+    expect(await metricValue(registry, "att_score_anomaly_score_count")).toBe(175);
   });
 });
