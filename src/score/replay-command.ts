@@ -21,7 +21,7 @@ export async function runReplay(flags: ReplayFlags): Promise<void> {
     ? { kind: "earliest" }
     : flags.toLatest
       ? { kind: "latest" }
-      : flags.toTimestamp
+      : flags.toTimestamp !== undefined
         ? { kind: "timestamp", ms: parseTimestamp(flags.toTimestamp) }
         : { kind: "offsets", offsets: parseOffsets(flags.toOffset ?? "") };
   const topic = flags.topic ?? config.kafka.topicTransfers;

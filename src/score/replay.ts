@@ -17,6 +17,9 @@ export interface PartitionMove {
   to: string;
 }
 
+/** ISO-8601 date, or date and time with an optional zone (2026-11-01, 2026-11-01T00:00:00.5+01:00). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
 /** Parses "2026-11-01T00:00:00Z", unix seconds or unix milliseconds into milliseconds. */
 export function parseTimestamp(raw: string): number {
   const t = raw.trim();
@@ -24,7 +27,9 @@ export function parseTimestamp(raw: string): number {
     const n = Number(t);
     return n < 1e11 ? n * 1000 : n;
   }
-  const ms = Date.parse(t);
+  // Date.parse alone is not enough: its legacy fallback reads "-1" as 2001-01-01 and
+  // "hello 2020" as 2020-01-01, which would silently move the group years away.
+  const ms = ISO_8601.test(t) ? Date.parse(t) : NaN;
   if (Number.isNaN(ms)) {
     throw new ConfigError(`Invalid --to-timestamp: got ${JSON.stringify(raw)}`, {
       details: ["Expected: an ISO-8601 time (2026-11-01T00:00:00Z), unix seconds or unix milliseconds."],
@@ -48,7 +53,14 @@ export function parseOffsets(raw: string): Map<number, string> {
     }
     out.set(Number(m[1]), m[2]!);
   }
-  if (out.size === 0) throw new ConfigError("Invalid --to-offset: no partition:offset pairs given");
+  if (out.size === 0) {
+    throw new ConfigError("Invalid --to-offset: no partition:offset pairs given", {
+      details: [
+        `Got: ${JSON.stringify(raw)}`,
+        "Expected: partition:offset pairs separated by commas, e.g. 0:120,1:98.",
+      ],
+    });
+  }
   return out;
 }
 
@@ -73,6 +85,12 @@ export async function resetGroupOffsets(
         ],
       },
     );
+  }
+  // Checked first: kafkajs retries an unknown topic for seconds, then fails without naming it.
+  if (!(await admin.listTopics()).includes(args.topic)) {
+    throw new ConfigError(`Invalid --topic: topic ${args.topic} does not exist`, {
+      details: ["Expected: the input topic of the group's `att score` (default: ATT_TOPIC_TRANSFERS)."],
+    });
   }
   const topicOffsets = await admin.fetchTopicOffsets(args.topic);
   const committed = await admin.fetchOffsets({ groupId: args.groupId, topics: [args.topic] });
@@ -99,12 +117,24 @@ export async function resetGroupOffsets(
       break;
     }
     case "offsets": {
-      const known = new Set(topicOffsets.map((p) => p.partition));
-      for (const p of args.target.offsets.keys()) {
-        if (!known.has(p))
+      const known = new Map(topicOffsets.map((p) => [p.partition, p]));
+      for (const [p, offset] of args.target.offsets) {
+        const range = known.get(p);
+        if (!range)
           throw new ConfigError(`Invalid --to-offset: topic ${args.topic} has no partition ${p}`, {
-            details: [`Partitions: ${[...known].sort((a, b) => a - b).join(", ")}`],
+            details: [`Partitions: ${[...known.keys()].sort((a, b) => a - b).join(", ")}`],
           });
+        // Kafka commits any offset; one outside the log makes the next consumer fall back to
+        // its auto.offset.reset, silently re-reading or skipping the whole partition.
+        if (BigInt(offset) < BigInt(range.low) || BigInt(offset) > BigInt(range.high))
+          throw new ConfigError(
+            `Invalid --to-offset: offset ${offset} is outside partition ${p} of ${args.topic}`,
+            {
+              details: [
+                `Expected: an offset from ${range.low} (log start) to ${range.high} (end), inclusive.`,
+              ],
+            },
+          );
       }
       targets = args.target.offsets;
       break;
