@@ -46,6 +46,8 @@ export async function runSimulateCommand(opts: SimulateCommandOptions): Promise<
   if ((opts.rows === undefined) !== (opts.out === undefined)) {
     throw new ConfigError("--rows and --out go together: att simulate --rows <N> --out <file.csv>");
   }
+  // Before the node is touched: a bad --duration must not leave tokens deployed behind it.
+  const durationS = positiveInt("--duration", opts.duration, 0);
   // Own signal handling: the first Ctrl-C stops the traffic and still prints the totals; a
   // second one exits at once.
   const rt = await createRuntime("simulate", { overrides, serveMetrics: false, signals: false });
@@ -114,7 +116,6 @@ export async function runSimulateCommand(opts: SimulateCommandOptions): Promise<
     batcher: setup.batcher,
     tokens: Object.fromEntries(setup.tokens.map((t) => [t.symbol, `${t.address} (${t.decimals} decimals)`])),
   });
-  const durationS = positiveInt("--duration", opts.duration, 0);
   const stats = await sim.run({
     signal: stop.signal,
     ...(durationS > 0 ? { durationMs: durationS * 1000 } : {}),

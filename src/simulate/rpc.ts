@@ -55,7 +55,10 @@ export function createRpcClient(url: string, opts: { timeoutMs?: number } = {}):
       }
       throw new UpstreamError(`JSON-RPC ${what} could not reach the node`, {
         cause: err,
-        details: [`URL: ${url}`],
+        details: [
+          `URL: ${url}`,
+          "Fix: start the node (deploy/local/stack.sh start anvil), or point --rpc (ATT_RPC_HTTP_URL) at one that runs",
+        ],
         code: "ATT_SIMULATE_NODE_UNREACHABLE",
       });
     }

@@ -65,6 +65,7 @@ export async function prepareChain(opts: {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const chainId = Number(await rpc.call<string>("eth_chainId"));
   await requireAnvil(rpc);
+  await requireUnusedSeed(rpc, opts.deployer);
   await rpc.call("anvil_autoImpersonateAccount", [true]);
   const mode = await pauseMining(rpc);
   try {
@@ -207,6 +208,24 @@ async function requireAnvil(rpc: RpcClient): Promise<void> {
       });
     }
     throw err;
+  }
+}
+
+/**
+ * The seed fixes every address (deployer, senders), so a second run with the same seed on the
+ * same node finds its accounts already used and would fail mid-setup on "nonce too low".
+ */
+async function requireUnusedSeed(rpc: RpcClient, deployer: string): Promise<void> {
+  const sent = Number(await rpc.call<string>("eth_getTransactionCount", [deployer, "latest"]));
+  if (sent > 0) {
+    throw new SimulateError("This node already ran the simulator with the same seed", {
+      code: "ATT_SIMULATE_SEED_USED",
+      details: [
+        `URL: ${rpc.url}`,
+        `Got: deployer ${deployer} has already sent ${sent} transactions`,
+        "Fix: pass another --seed (ATT_SIMULATE_SEED), or leave it out for a random one, or use a fresh node",
+      ],
+    });
   }
 }
 
