@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { connectedAdmin, connectedProducer, createTestTopic, readTopic, testKafka } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { testRedis } from "./helpers/redis.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
@@ -12,6 +12,7 @@ import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/tr
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { findingUniqueKey, parseFinding, type Finding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
+import { commitGroupOffsets } from "../src/kernel/kafka.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { listVersions } from "../src/score/model/registry.js";
@@ -94,7 +95,7 @@ async function fixture(): Promise<Fixture> {
     ["0", "4"],
     ["0", "2"],
   ]);
-  await admin.setOffsets({
+  await commitGroupOffsets(testKafka, {
     groupId: group,
     topic,
     partitions: Object.entries(START).map(([p, offset]) => ({ partition: Number(p), offset })),
@@ -297,6 +298,35 @@ describe("att replay (the CLI against real Kafka)", () => {
       expect(await f.offsets()).toEqual(START);
     });
   }
+});
+
+describe("commitGroupOffsets (what att replay commits with)", () => {
+  it("commits a member-less group's offsets at once, and is refused while a consumer is in the group", async () => {
+    const topic = await createTestTopic("replay-commit", 2);
+    const groupId = uniqueName("replay-commit");
+    const admin = await connectedAdmin();
+    await commitGroupOffsets(testKafka, {
+      groupId,
+      topic,
+      partitions: [
+        { partition: 0, offset: "0" },
+        { partition: 1, offset: "0" },
+      ],
+    });
+    expect(await committed(admin, groupId, topic)).toEqual({ 0: "0", 1: "0" });
+    const consumer = testKafka.consumer({ groupId });
+    await consumer.connect();
+    onTestFinished(() => consumer.disconnect());
+    await consumer.subscribe({ topic });
+    await consumer.run({ eachMessage: async () => undefined });
+    await expect.poll(async () => (await admin.describeGroups([groupId])).groups[0]!.members.length).toBe(1);
+    const err = await commitGroupOffsets(testKafka, {
+      groupId,
+      topic,
+      partitions: [{ partition: 0, offset: "0" }],
+    }).catch((e: unknown) => e);
+    expect((err as { type?: string }).type).toBe("UNKNOWN_MEMBER_ID");
+  });
 });
 
 const cardVersion = (folder: string): string =>

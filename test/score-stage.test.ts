@@ -8,7 +8,7 @@ import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
 import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
-import { connectedAdmin, connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
+import { connectedAdmin, connectedProducer, createTestTopic, readTopic, testKafka } from "./helpers/kafka.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
@@ -134,7 +134,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     await first.stop();
 
     const admin = await connectedAdmin();
-    const moves = await resetGroupOffsets(admin, {
+    const moves = await resetGroupOffsets(testKafka, admin, {
       groupId: s.group,
       topic: s.transfers,
       target: { kind: "earliest" },
@@ -158,7 +158,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     await startStage(s);
     await readTopic(s.findings, txs.length);
     const admin = await connectedAdmin();
-    const err = await resetGroupOffsets(admin, {
+    const err = await resetGroupOffsets(testKafka, admin, {
       groupId: s.group,
       topic: s.transfers,
       target: { kind: "earliest" },

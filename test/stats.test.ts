@@ -554,5 +554,9 @@ describe("att stats", () => {
     expect(parseTime("-24h", "--from", now)).toBe(now - 86_400_000);
     expect(parseTime("now", "--to", now)).toBe(now);
     expect(() => parseTime("yesterday", "--from", now)).toThrow(/Invalid --from/);
+    // Date.parse's legacy fallback would read these as 2001-01-01 and 2020-01-01.
+    expect(() => parseTime("-1", "--from", now)).toThrow(/Invalid --from: got "-1"/);
+    expect(() => parseTime("hello 2020", "--to", now)).toThrow(/Invalid --to/);
+    expect(parseTime("2026-11-01", "--from", now)).toBe(Date.parse("2026-11-01"));
   });
 });

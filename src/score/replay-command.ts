@@ -25,10 +25,11 @@ export async function runReplay(flags: ReplayFlags): Promise<void> {
         ? { kind: "timestamp", ms: parseTimestamp(flags.toTimestamp) }
         : { kind: "offsets", offsets: parseOffsets(flags.toOffset ?? "") };
   const topic = flags.topic ?? config.kafka.topicTransfers;
-  const admin = createKafka(config.kafka, { logger, stage: "replay" }).admin();
+  const kafka = createKafka(config.kafka, { logger, stage: "replay" });
+  const admin = kafka.admin();
   await admin.connect();
   try {
-    const moves = await resetGroupOffsets(admin, {
+    const moves = await resetGroupOffsets(kafka, admin, {
       groupId: flags.group,
       topic,
       target,

@@ -1,5 +1,6 @@
 import { ConfigError, NonRetryableError } from "../kernel/errors.js";
-import type { Admin } from "../kernel/kafka.js";
+import { commitGroupOffsets, type Admin, type Kafka } from "../kernel/kafka.js";
+import { parseInstant } from "../kernel/time.js";
 
 export class GroupActiveError extends NonRetryableError {
   readonly code = "ATT_GROUP_ACTIVE";
@@ -17,20 +18,10 @@ export interface PartitionMove {
   to: string;
 }
 
-/** ISO-8601 date, or date and time with an optional zone (2026-11-01, 2026-11-01T00:00:00.5+01:00). */
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
-
 /** Parses "2026-11-01T00:00:00Z", unix seconds or unix milliseconds into milliseconds. */
 export function parseTimestamp(raw: string): number {
-  const t = raw.trim();
-  if (/^\d+$/.test(t)) {
-    const n = Number(t);
-    return n < 1e11 ? n * 1000 : n;
-  }
-  // Date.parse alone is not enough: its legacy fallback reads "-1" as 2001-01-01 and
-  // "hello 2020" as 2020-01-01, which would silently move the group years away.
-  const ms = ISO_8601.test(t) ? Date.parse(t) : NaN;
-  if (Number.isNaN(ms)) {
+  const ms = parseInstant(raw);
+  if (ms === undefined) {
     throw new ConfigError(`Invalid --to-timestamp: got ${JSON.stringify(raw)}`, {
       details: ["Expected: an ISO-8601 time (2026-11-01T00:00:00Z), unix seconds or unix milliseconds."],
     });
@@ -70,6 +61,7 @@ export function parseOffsets(raw: string): Map<number, string> {
  * and a running replica would immediately overwrite it.
  */
 export async function resetGroupOffsets(
+  kafka: Kafka,
   admin: Admin,
   args: { groupId: string; topic: string; target: ReplayTarget; dryRun?: boolean },
 ): Promise<PartitionMove[]> {
@@ -144,10 +136,18 @@ export async function resetGroupOffsets(
     .sort(([a], [b]) => a - b)
     .map(([partition, to]) => ({ partition, from: before.get(partition) ?? "-1", to }));
   if (!args.dryRun) {
-    await admin.setOffsets({
+    await commitGroupOffsets(kafka, {
       groupId: args.groupId,
       topic: args.topic,
       partitions: moves.map((m) => ({ partition: m.partition, offset: m.to })),
+    }).catch((err: unknown) => {
+      // A consumer joined after the check above: the broker refuses a member-less commit then.
+      if ((err as { type?: string }).type === "UNKNOWN_MEMBER_ID")
+        throw new GroupActiveError(
+          `Consumer group "${args.groupId}" got a member while its offsets were being reset; nothing was moved.`,
+          { details: ["Fix: stop every `att score` of this group, then run the replay again."], cause: err },
+        );
+      throw err;
     });
   }
   return moves;
