@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { createEtherscanFirstTx } from "../src/enrich/providers/etherscan.js";
+import { createEtherscanFirstTx, nextUtcMidnight } from "../src/enrich/providers/etherscan.js";
 import { createEthplorerTokens } from "../src/enrich/providers/ethplorer.js";
 import { createOtterscanFirstTx } from "../src/enrich/providers/otterscan.js";
 import { createRpcTokens } from "../src/enrich/providers/rpc-tokens.js";
@@ -29,9 +29,9 @@ describe("Etherscan txlist provider against the stand-in", () => {
     });
   });
   afterAll(() => api.close());
-  const provider = (apiKey = KEY) =>
+  const provider = (apiKey = KEY, base = api.url) =>
     createEtherscanFirstTx({
-      url: `${api.url}/v2/api`,
+      url: `${base}/v2/api`,
       apiKey,
       chainId: 1,
       timeoutMs: 2000,
@@ -46,12 +46,40 @@ describe("Etherscan txlist provider against the stand-in", () => {
     await expect(provider().fetch("0x0000000000000000000000000000000000000001")).resolves.toBeNull();
   });
 
-  it("turns 'Max rate limit reached' into a RateLimitedError the queue pauses on", async () => {
-    const p = provider();
-    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => p.fetch(SENDER)));
-    const limited = results.filter((r) => r.status === "rejected");
-    expect(limited.length).toBeGreaterThanOrEqual(2);
-    for (const r of limited) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(RateLimitedError);
+  it.each([
+    ["v2's 'Max calls per sec rate limit reached (3/sec)'", "per-sec"],
+    ["v1's 'Max rate limit reached'", "legacy"],
+  ] as const)("turns %s into a RateLimitedError that pauses the queue briefly", async (_name, text) => {
+    const limitedApi = await startStandin({
+      etherscanRate: { max: 1, windowMs: 60_000 },
+      etherscanRateText: text,
+      firstTx: () => 1,
+    });
+    onTestFinished(() => limitedApi.close());
+    const p = provider(KEY, limitedApi.url);
+    await expect(p.fetch(SENDER)).resolves.toBe(1);
+    const err = (await p.fetch(SENDER).catch((e: unknown) => e)) as RateLimitedError;
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect(err.retryAfterMs).toBe(1000);
+    expect(limitedApi.requests.map((r) => r.outcome)).toEqual(["ok", "rate-limited"]);
+  });
+
+  it("pauses until 00:00 UTC on Etherscan's daily limit instead of retrying every second", async () => {
+    const dailyApi = await startStandin({ etherscanDailyMax: 2, firstTx: () => 1 });
+    onTestFinished(() => dailyApi.close());
+    const p = provider(KEY, dailyApi.url);
+    await p.fetch(SENDER);
+    await p.fetch(SENDER);
+    const before = Date.now();
+    const err = (await p.fetch(SENDER).catch((e: unknown) => e)) as RateLimitedError;
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect(err.message).toMatch(/daily call limit reached; lookups pause until 00:00 UTC/);
+    const midnight = nextUtcMidnight(before);
+    expect(before + err.retryAfterMs).toBeGreaterThan(midnight - 5000);
+    expect(before + err.retryAfterMs).toBeLessThanOrEqual(midnight);
+    expect(dailyApi.requests.map((r) => r.outcome)).toEqual(["ok", "ok", "daily-limited"]);
+    expect(nextUtcMidnight(Date.parse("2026-12-31T23:59:59.999Z"))).toBe(Date.parse("2027-01-01T00:00:00Z"));
+    expect(nextUtcMidnight(Date.parse("2026-11-29T00:00:00Z"))).toBe(Date.parse("2026-11-30T00:00:00Z"));
   });
 
   it("fails fast on 'Invalid API Key' and never shows the key", async () => {

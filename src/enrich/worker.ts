@@ -124,6 +124,8 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
               msg: "Provider rate limit reached, pausing queue",
               queue: name,
               pause_ms: err.retryAfterMs,
+              resume_at: new Date(Date.now() + err.retryAfterMs).toISOString(),
+              reason: err.message,
             });
             await worker.rateLimit(err.retryAfterMs);
             throw Worker.RateLimitError();

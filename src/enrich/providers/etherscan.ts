@@ -22,7 +22,10 @@ interface TxlistBody {
  * An address's first transaction from the Etherscan-compatible `txlist` API
  * (`module=account&action=txlist&page=1&offset=1&sort=asc`):
  * `{status:"1", result:[{timeStamp}]}` → the time; `{status:"0", message:"No transactions found",
- * result:[]}` → null; `result:"Max rate limit reached…"` → RateLimitedError (the queue pauses);
+ * result:[]}` → null; `result:"Max calls per sec rate limit reached (3/sec)"` (v1: "Max rate limit
+ * reached") → RateLimitedError (the queue pauses); "Max daily rate limit reached…" → RateLimitedError
+ * that pauses the queue until 00:00 UTC (the free tier's 100,000 calls/day; retrying sooner only
+ * burns requests);
  * `result:"Invalid API Key"` and other definitive refusals → PermanentUpstreamError; anything
  * else → retryable UpstreamError.
  */
@@ -62,6 +65,18 @@ export function createEtherscanFirstTx(opts: EtherscanOptions): FirstTxProvider 
         `Message: ${b.message ?? "(none)"}`,
         `Result: ${result.slice(0, 200)}`,
       ];
+      // Checked before the per-second limit, whose pattern it also matches.
+      if (/daily.*limit/i.test(result)) {
+        const resumeAt = nextUtcMidnight(Date.now());
+        throw new RateLimitedError("Etherscan: daily call limit reached; lookups pause until 00:00 UTC", {
+          retryAfterMs: resumeAt - Date.now(),
+          details: [
+            ...details,
+            `Resumes at: ${new Date(resumeAt).toISOString()}`,
+            "Fix: a paid Etherscan plan (ATT_ETHERSCAN_API_KEY), or ATT_ENRICH_FIRST_TX_PROVIDER=otterscan on your own node.",
+          ],
+        });
+      }
       if (/rate limit/i.test(result)) {
         throw new RateLimitedError("Etherscan: rate limit reached", {
           retryAfterMs: opts.rateLimitPauseMs,
@@ -83,4 +98,10 @@ export function createEtherscanFirstTx(opts: EtherscanOptions): FirstTxProvider 
       throw new UpstreamError("Etherscan txlist failed", { code: "ATT_ETHERSCAN_ERROR", details });
     },
   };
+}
+
+/** The next 00:00 UTC after `nowMs` (when Etherscan's daily call budget starts again). */
+export function nextUtcMidnight(nowMs: number): number {
+  const d = new Date(nowMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
 }
