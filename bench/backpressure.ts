@@ -24,6 +24,7 @@ import { describeMachine, load } from "./lib/machine.js";
 import { spawnChild } from "./lib/processes.js";
 import { readRss } from "./lib/rss.js";
 import { RESULTS_DIR } from "./lib/results.js";
+import { createProgress } from "./lib/progress.js";
 
 const QUICK = process.argv.includes("--quick");
 const BIG = QUICK ? 200_000 : 1_000_000;
@@ -32,7 +33,8 @@ const RUN_SECONDS = QUICK ? 20 : 45;
 const SENDERS = 2000;
 const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
 const BROKERS = process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092";
-const progress = (s: string) => process.stderr.write(`\r[backpressure] ${s}\x1b[K`);
+const bar = createProgress("backpressure", 2);
+const progress = (s: string) => bar.update(s);
 
 async function fill(topic: string, n: number): Promise<void> {
   const producer = benchKafka().producer();
@@ -120,9 +122,10 @@ if (!existsSync("dist/cli.js")) {
   process.exit(1);
 }
 const before = load();
+bar.phase(`att score draining ${SMALL.toLocaleString()} waiting`);
 const small = await run("small backlog", SMALL);
+bar.phase(`att score draining ${BIG.toLocaleString()} waiting`);
 const big = await run("large backlog", BIG);
-process.stderr.write("\n");
 const rows = [small, big].map((r) => {
   const late = r.samples.filter((s) => s.t >= r.samples[r.samples.length - 1]!.t / 2);
   return {
