@@ -208,10 +208,12 @@ async function main(): Promise<void> {
         scorer,
         rss,
         progress,
+        partitions: PARTITIONS,
       });
       const l = latency.latency;
       progress.note(
-        `latency p50 ${fmt(l.ms.p50)} ms, p95 ${fmt(l.ms.p95)} ms, p99 ${fmt(l.ms.p99)} ms (${l.received} findings, ${l.missing} missing)`,
+        `latency p50 ${fmt(l.ms.p50)} ms, p95 ${fmt(l.ms.p95)} ms, p99 ${fmt(l.ms.p99)} ms (${l.received} findings, ${l.missing} missing); ` +
+          `one Kafka hop p50 ${fmt(latency.baseline.ms.p50)} ms, p99 ${fmt(latency.baseline.ms.p99)} ms`,
       );
     }
 

@@ -38,7 +38,14 @@ export async function steadyLatency(o: {
   seconds: number;
   warmupS: number;
   progress: Progress;
+  /** The transaction hash a record read back carries (default: a Forta finding's). */
+  hashOf?: (value: Buffer) => string | undefined;
 }): Promise<LatencyResult> {
+  const hashOf =
+    o.hashOf ??
+    ((v: Buffer) =>
+      (JSON.parse(v.toString()) as { source?: { transactions?: { hash: string }[] } }).source
+        ?.transactions?.[0]?.hash);
   const stamped = new Map<string, { observedAt: number; measured: boolean }>();
   const latencies: number[] = [];
   const warm: number[] = [];
@@ -59,8 +66,7 @@ export async function steadyLatency(o: {
       const at = Date.now();
       for (const m of batch.messages) {
         if (!m.value) continue;
-        const f = JSON.parse(m.value.toString()) as { source?: { transactions?: { hash: string }[] } };
-        const hash = f.source?.transactions?.[0]?.hash;
+        const hash = hashOf(m.value);
         const s = hash ? stamped.get(hash) : undefined;
         if (!s) continue;
         received += 1;
@@ -120,6 +126,42 @@ export async function steadyLatency(o: {
   };
 }
 
+/**
+ * The baseline of the latency figures, measured in the same run at the same rate: one Kafka
+ * hop — the producer writes the transactions to a fresh topic and a read_committed consumer
+ * stamps them on arrival, with nothing in between. What the score stage adds is the rest.
+ */
+export async function kafkaHopLatency(o: {
+  kafka: Kafka;
+  partitions: number;
+  txs: TokenTransferTx[];
+  rate: number;
+  seconds: number;
+  warmupS: number;
+  progress: Progress;
+}): Promise<LatencyResult> {
+  const topic = uniqueName("bench-e2e-hop");
+  const admin = o.kafka.admin();
+  // Its own producer: a kafkajs producer keeps refreshing the metadata of every topic it wrote
+  // to, and fails its next send once one of them is deleted.
+  const producer = o.kafka.producer();
+  await Promise.all([admin.connect(), producer.connect()]);
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
+    return await steadyLatency({
+      ...o,
+      producer,
+      transfers: topic,
+      findings: topic,
+      hashOf: (v) => (JSON.parse(v.toString()) as { txHash?: string }).txHash,
+    });
+  } finally {
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
 /** One `att score` joined to a fresh group on the latency topics, then `steadyLatency` through it. */
 export async function latencyPhase(o: {
   kafka: Kafka;
@@ -132,7 +174,15 @@ export async function latencyPhase(o: {
   scorer: ScorerOptions;
   rss: RssSampler;
   progress: Progress;
-}): Promise<{ latency: LatencyResult; batches: BatchBreakdown | undefined; peakRssMiB: number }> {
+  partitions: number;
+}): Promise<{
+  latency: LatencyResult;
+  baseline: LatencyResult;
+  batches: BatchBreakdown | undefined;
+  peakRssMiB: number;
+}> {
+  o.progress.update("baseline: one Kafka hop at the same rate");
+  const baseline = await kafkaHopLatency(o);
   const metricsPort = await freePort();
   const scorer = spawnScorer("e2e-score-latency", o.target, { ...o.scorer, metricsPort });
   o.rss.watch(scorer.pid, "e2e-score-latency");
@@ -142,7 +192,7 @@ export async function latencyPhase(o: {
     const batches = await scrapeBatchBreakdown(metricsPort);
     o.rss.unwatch(scorer.pid);
     const peakRssMiB = o.rss.peaks().find((p) => p.pid === scorer.pid)?.peakMiB ?? Number.NaN;
-    return { latency, batches, peakRssMiB };
+    return { latency, baseline, batches, peakRssMiB };
   } finally {
     await scorer.stop("SIGTERM", 30_000);
   }

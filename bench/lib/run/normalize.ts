@@ -70,16 +70,36 @@ function scoring(j: Json): BenchResult[] {
         );
     }
   }
+  // Baselines: an explanation against scoring the same row (engine, batch 1, same run); a
+  // single-row time against scikit-learn's single-row time.
+  const batch1 = isObj(tp["1"]) ? rate(tp["1"].engine) : undefined;
+  const scoreRowUs = batch1 ? 1e6 / batch1 : undefined;
   if (isObj(j.explain))
     for (const [k, v] of Object.entries(j.explain)) {
       const us = isObj(v) ? num(v.mean_us) : undefined;
-      if (us !== undefined) out.push(figure(`explanation per row: ${k} (mean)`, us, "µs"));
+      if (us !== undefined)
+        out.push(
+          figure(`explanation per row: ${k} (mean)`, us, "µs", {
+            name: "scoring one row (engine, batch 1)",
+            value: scoreRowUs,
+          }),
+        );
     }
-  if (isObj(j.single))
+  if (isObj(j.single)) {
+    const sklearnUs = isObj(j.single.sklearn) ? num(j.single.sklearn.p50_us) : undefined;
     for (const [k, v] of Object.entries(j.single)) {
       const us = isObj(v) ? num(v.p50_us) : undefined;
-      if (us !== undefined) out.push(figure(`single row p50: ${k}`, us, "µs"));
+      if (us !== undefined)
+        out.push(
+          figure(
+            `single row p50: ${k}`,
+            us,
+            "µs",
+            k === "sklearn" ? undefined : { name: "sklearn single row p50", value: sklearnUs },
+          ),
+        );
     }
+  }
   if (isObj(j.goals) && isObj(j.met)) {
     const met = j.met;
     const keys = Object.keys(j.goals);
