@@ -9,6 +9,7 @@ import { renderKustomization, type K8sObject } from "../deploy/k8s/kustomize.js"
 import { connectedAdmin } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
+import { createTopicsReady } from "../src/kernel/kafka.js";
 
 /**
  * The image's steps without Docker: scripts/pack-install-check.sh builds, packs and installs the
@@ -198,10 +199,9 @@ describe("production install (the image's steps, without Docker)", () => {
       const admin = await connectedAdmin();
       try {
         // what `att score` leaves behind when it starts before the Job: broker defaults
-        await admin.createTopics({
-          topics: [{ topic: topics.ATT_TOPIC_FINDINGS, numPartitions: 3, replicationFactor: 1 }],
-          waitForLeaders: true,
-        });
+        await createTopicsReady(admin, [
+          { topic: topics.ATT_TOPIC_FINDINGS, numPartitions: 3, replicationFactor: 1 },
+        ]);
         const r = runJob(topics);
         expect(r.status, r.stderr).toBe(0);
         const warning = r.logs.find((l) => l.msg === "Topic exists with other settings; left alone");

@@ -2,7 +2,7 @@ import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createOrderedFetcher } from "../src/ingest/backfill.js";
 import { createProgress } from "../src/ingest/progress.js";
-import { createLogger } from "../src/kernel/logger.js";
+import { createLogger, type Logger } from "../src/kernel/logger.js";
 import { backoffDelay } from "../src/ingest/retry.js";
 
 describe("the ordered backfill fetcher", () => {
@@ -91,18 +91,21 @@ describe("backfill progress", () => {
     return { logger: createLogger({ destination }), lines };
   };
 
-  it("on a terminal redraws one line with done/total, percent, rate and ETA at most every 250 ms", () => {
-    let t = 0;
-    const stream = fakeStream(true);
-    const { logger, lines } = memoryLogger();
-    const p = createProgress({
-      total: 1000,
+  const progressOn = (stream: PassThrough, total: number, logger: Logger, now: () => number) =>
+    createProgress({
+      total,
       label: "Backfill",
       logger,
       intervalMs: 10_000,
       stream: stream as unknown as NodeJS.WriteStream,
-      now: () => t,
+      now,
     });
+
+  it("on a terminal redraws one line with done/total, percent, rate and ETA at most every 250 ms", () => {
+    let t = 0;
+    const stream = fakeStream(true);
+    const { logger, lines } = memoryLogger();
+    const p = progressOn(stream, 1000, logger, () => t);
     t = 1000;
     p.update(100); // 100 blocks in 1 s
     t = 1100;
@@ -122,14 +125,7 @@ describe("backfill progress", () => {
   it("elsewhere logs a progress line per interval and a final one", () => {
     let t = 0;
     const { logger, lines } = memoryLogger();
-    const p = createProgress({
-      total: 600,
-      label: "Backfill",
-      logger,
-      intervalMs: 10_000,
-      stream: fakeStream(false) as unknown as NodeJS.WriteStream,
-      now: () => t,
-    });
+    const p = progressOn(fakeStream(false), 600, logger, () => t);
     for (t = 1000; t <= 30_000; t += 1000) p.update(t / 100);
     t = 30_000;
     p.finish();

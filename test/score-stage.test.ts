@@ -55,6 +55,19 @@ async function startStage(s: Setup, registry = new Registry()): Promise<ScoreSta
   return stage;
 }
 
+/** Waits until the group has committed every offset of the transfers topic (so every finding too). */
+async function allOffsetsCommitted(s: Setup): Promise<void> {
+  const admin = await connectedAdmin();
+  const high = (await admin.fetchTopicOffsets(s.transfers)).map((p) => p.high).sort();
+  await expect
+    .poll(async () =>
+      (await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] }))[0]!.partitions
+        .map((p) => p.offset)
+        .sort(),
+    )
+    .toEqual(high);
+}
+
 describe("att score (in-process, real Kafka and Redis)", () => {
   it("writes one finding per transaction, dead-letters malformed input and retracts reorged transactions", async () => {
     const s = await setup();
@@ -209,15 +222,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
 
     const alertIds = (ms: { value: string | null }[]) => ms.map((m) => parseFinding(m.value!).alertId).sort();
     // Every offset committed means every finding committed: then each topic is read to its end.
-    const admin = await connectedAdmin();
-    const high = (await admin.fetchTopicOffsets(s.transfers)).map((p) => p.high).sort();
-    await expect
-      .poll(async () =>
-        (await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] }))[0]!.partitions
-          .map((p) => p.offset)
-          .sort(),
-      )
-      .toEqual(high);
+    await allOffsetsCommitted(s);
     const all = { timeoutMs: 15_000, idleMs: 2000 };
     const [onMain = [], onNormal = [], onAlerts = []] = await Promise.all(
       [s.findings, normals, alerts].map((t) => readTopic(t, Infinity, all)),
@@ -253,15 +258,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     await seedEnrichmentCache(testRedis(), s.prefix, txs);
     await (await connectedProducer()).send({ topic: s.transfers, messages: toKafkaMessages(txs) });
     await startStage(s);
-    const admin = await connectedAdmin();
-    const high = (await admin.fetchTopicOffsets(s.transfers)).map((p) => p.high).sort();
-    await expect
-      .poll(async () =>
-        (await admin.fetchOffsets({ groupId: s.group, topics: [s.transfers] }))[0]!.partitions
-          .map((p) => p.offset)
-          .sort(),
-      )
-      .toEqual(high);
+    await allOffsetsCommitted(s);
     const out = await readTopic(s.findings, Infinity, { timeoutMs: 4000, idleMs: 2000 });
     expect(
       out.map((m) => parseFinding(m.value!).alertId).filter((a) => a === "NORMAL-TOKEN-TRANSFERS-TX"),

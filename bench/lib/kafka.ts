@@ -1,6 +1,7 @@
 import "../../src/kernel/kafkajs-fix.js";
 import { Kafka, logLevel, type Admin, type Message, type Producer } from "kafkajs";
 import { randomBytes } from "node:crypto";
+import { createTopicsReady } from "../../src/kernel/kafka.js";
 import { sleep } from "./stats.js";
 
 export const BROKERS = (process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
@@ -18,10 +19,10 @@ export async function createTopics(
   admin: Admin,
   topics: { topic: string; partitions: number }[],
 ): Promise<void> {
-  await admin.createTopics({
-    topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
-    waitForLeaders: true,
-  });
+  await createTopicsReady(
+    admin,
+    topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+  );
 }
 
 /** Sum of the partitions' high watermarks (= messages, for a topic written from offset 0). */

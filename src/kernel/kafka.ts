@@ -2,6 +2,7 @@ import "./kafkajs-fix.js";
 import {
   Kafka,
   logLevel as KafkaLogLevel,
+  type Admin,
   type ITopicConfig,
   type KafkaConfig,
   type LogEntry,
@@ -79,11 +80,49 @@ export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promis
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
-    }
+    if (missing.length > 0) await createTopicsReady(admin, missing);
   } finally {
     await admin.disconnect();
+  }
+}
+
+const SETTLING = new Set(["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE"]);
+
+/**
+ * Creates topics and returns once every partition has a leader. kafkajs' own `waitForLeaders`
+ * retries only LEADER_NOT_AVAILABLE: on a loaded broker the metadata of a topic just created can
+ * still answer UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition"),
+ * which it throws (kafkajs issue #815). Here both count as "not settled yet" until `timeoutMs`.
+ */
+export async function createTopicsReady(
+  admin: Admin,
+  topics: ITopicConfig[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const names = topics.map((t) => t.topic);
+  const wanted = new Map(topics.map((t) => [t.topic, t.numPartitions ?? 1]));
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const { topics: md } = await admin.fetchTopicMetadata({ topics: names });
+      const pending = names.filter((n) => {
+        const t = md.find((x) => x.name === n);
+        return (
+          !t || t.partitions.length < Math.max(1, wanted.get(n)!) || t.partitions.some((p) => p.leader < 0)
+        );
+      });
+      if (pending.length === 0) return;
+      last = `no leader yet for ${pending.join(", ")}`;
+    } catch (err) {
+      const e = err as { type?: string; cause?: { type?: string }; message?: string };
+      if (!SETTLING.has(e.type ?? e.cause?.type ?? "")) throw err;
+      last = e.message ?? String(err);
+    }
+    if (Date.now() > deadline)
+      throw new Error(`Topics ${names.join(", ")} not ready within ${timeoutMs} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -1,4 +1,5 @@
 import "../../src/kernel/kafkajs-fix.js";
+import { createTopicsReady } from "../../src/kernel/kafka.js";
 import {
   Kafka,
   logLevel,
@@ -25,10 +26,7 @@ export const testKafka = new Kafka({
 export async function createTestTopic(prefix = "t", numPartitions = 1): Promise<string> {
   const topic = uniqueName(prefix);
   const admin = await connectedAdmin();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
+  await createTopicsReady(admin, [{ topic, numPartitions, replicationFactor: 1 }]);
   onTestFinished(async () => {
     const a = await connectedAdmin();
     await a.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => undefined);

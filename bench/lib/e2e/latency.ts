@@ -1,5 +1,6 @@
 import type { Kafka, Producer } from "kafkajs";
 import type { TokenTransferTx } from "../../../src/contracts/token-transfer-tx.js";
+import { createTopicsReady } from "../../../src/kernel/kafka.js";
 import { uniqueName } from "../kafka.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";
@@ -147,7 +148,7 @@ export async function kafkaHopLatency(o: {
   const producer = o.kafka.producer();
   await Promise.all([admin.connect(), producer.connect()]);
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
+    await createTopicsReady(admin, [{ topic, numPartitions: o.partitions }]);
     return await steadyLatency({
       ...o,
       producer,
