@@ -86,13 +86,17 @@ export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promis
   }
 }
 
-const SETTLING = new Set(["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE"]);
+const SETTLING = new Set(["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE", "NOT_LEADER_FOR_PARTITION"]);
 
 /**
- * Creates topics and returns once every partition has a leader. kafkajs' own `waitForLeaders`
- * retries only LEADER_NOT_AVAILABLE: on a loaded broker the metadata of a topic just created can
- * still answer UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition"),
- * which it throws (kafkajs issue #815). Here both count as "not settled yet" until `timeoutMs`.
+ * Creates topics and returns once every partition has a leader that serves requests. kafkajs' own
+ * `waitForLeaders` retries only LEADER_NOT_AVAILABLE: on a loaded broker the metadata of a topic
+ * just created can still answer UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this
+ * topic-partition"), which it throws (kafkajs issue #815). And metadata can name a leader before
+ * that broker acts as one: a produce then gets NOT_LEADER_FOR_PARTITION for some partitions, and
+ * kafkajs retries the whole request, writing the partitions that had succeeded twice (3 topics
+ * in 30 on a loaded machine here). So the wait ends only when every partition also answers
+ * ListOffsets, which the leader serves through the same check as a produce.
  */
 export async function createTopicsReady(
   admin: Admin,
@@ -113,7 +117,10 @@ export async function createTopicsReady(
           !t || t.partitions.length < Math.max(1, wanted.get(n)!) || t.partitions.some((p) => p.leader < 0)
         );
       });
-      if (pending.length === 0) return;
+      if (pending.length === 0) {
+        for (const n of names) await admin.fetchTopicOffsets(n);
+        return;
+      }
       last = `no leader yet for ${pending.join(", ")}`;
     } catch (err) {
       const e = err as { type?: string; cause?: { type?: string }; message?: string };
