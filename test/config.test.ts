@@ -1,19 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Writable } from "node:stream";
 import { describeConfig, loadConfig, secretValues, sections } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { ConfigError } from "../src/kernel/errors.js";
-
-const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
-
-function runCli(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-  });
-}
+import { runAtt } from "./helpers/processes.js";
 
 describe("configuration", () => {
   it("uses documented defaults when nothing is set", () => {
@@ -65,22 +55,22 @@ describe("configuration", () => {
     expect(out).toContain("apikey=***");
   });
 
-  it("stops the CLI with the clear message and a non-zero exit code", () => {
-    const r = runCli(["config", "--check"], { ATT_KAFKA_BROKERS: "not a broker" });
-    expect(r.status).toBe(1);
+  it("stops the CLI with the clear message and a non-zero exit code", async () => {
+    const r = await runAtt(["config", "--check"], { ATT_KAFKA_BROKERS: "not a broker" });
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'ATT_KAFKA_BROKERS: got "not a broker" (string), expected a comma-separated list',
     );
     expect(r.stderr).toContain("Fix: set ATT_KAFKA_BROKERS");
   });
 
-  it("accepts a valid environment", () => {
-    const r = runCli(["config", "--check"], { ATT_KAFKA_BROKERS: "10.0.0.1:9092,10.0.0.2:9092" });
+  it("accepts a valid environment", async () => {
+    const r = await runAtt(["config", "--check"], { ATT_KAFKA_BROKERS: "10.0.0.1:9092,10.0.0.2:9092" });
     expect(r.stdout).toContain("configuration ok");
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
   });
 
-  it("lets a flag win over its variable, and names the variable and the flag when the flag's value is bad", () => {
+  it("lets a flag win over its variable, and names the variable and the flag when the flag's value is bad", async () => {
     const env = { ATT_INGEST_FROM_BLOCK: "5", ATT_INGEST_CONFIRMATIONS: "3" };
     const c = loadConfig(env, { ingest: { fromBlock: "7" } });
     expect(c.ingest.fromBlock).toBe(7);
@@ -88,8 +78,8 @@ describe("configuration", () => {
     expect(() => loadConfig(env, { ingest: { fromBlock: "seven" } })).toThrow(
       /ATT_INGEST_FROM_BLOCK, given by its command-line flag: got "seven" \(string\), expected/,
     );
-    const r = runCli(["ingest", "--from-block", "-4"], {});
-    expect(r.status).toBe(1);
+    const r = await runAtt(["ingest", "--from-block", "-4"], {});
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('ATT_INGEST_FROM_BLOCK, given by its command-line flag: got "-4"');
   });
 
@@ -119,7 +109,7 @@ describe("configuration", () => {
     expect(sasl).not.toContain("pw-secret-1");
   });
 
-  it("documents every option with its default, and att config prints them all", () => {
+  it("documents every option with its default, and att config prints them all", async () => {
     const all = Object.values(sections).flatMap((section) => Object.values(section));
     expect(all.length).toBeGreaterThan(50);
     for (const opt of all) {
@@ -129,8 +119,8 @@ describe("configuration", () => {
     }
     expect(new Set(all.map((o) => o.env)).size).toBe(all.length);
     const text = describeConfig("text");
-    const r = runCli(["config"], {});
-    expect(r.status).toBe(0);
+    const r = await runAtt(["config"], {});
+    expect(r.code).toBe(0);
     for (const opt of all) {
       const line = r.stdout.split("\n").find((l) => l.trimStart().startsWith(`${opt.env} `));
       expect(line, `att config lists ${opt.env}`).toBeDefined();
@@ -139,10 +129,10 @@ describe("configuration", () => {
     expect(r.stdout).toMatch(/ATT_STATS_STABLE_WAIT_MS\s+10000\s/);
   });
 
-  it("answers --version and --help", () => {
-    const v = runCli(["--version"], {});
+  it("answers --version and --help", async () => {
+    const v = await runAtt(["--version"], {});
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    const h = runCli(["--help"], {});
+    const h = await runAtt(["--help"], {});
     for (const cmd of ["ingest", "score", "enrich", "replay", "tx", "stats", "model", "simulate", "demo"]) {
       expect(h.stdout).toContain(cmd);
     }

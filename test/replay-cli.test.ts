@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { connectedAdmin, connectedProducer, createTestTopic, readTopic, testKafka } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
+import { runAtt, type AttResult } from "./helpers/processes.js";
 import { testRedis } from "./helpers/redis.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
@@ -19,26 +19,7 @@ import { listVersions } from "../src/score/model/registry.js";
 import { createScoreStage } from "../src/score/stage/stage.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const CLI = join(ROOT, "src", "cli.ts");
 const REGISTRY = join(ROOT, "models", "registry");
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real `att` CLI (through tsx) to completion. */
-function att(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ["--import", "tsx", CLI, ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 50_000 },
-      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
-    );
-  });
-}
 
 type Offsets = Record<number, string>;
 
@@ -58,7 +39,7 @@ interface Fixture {
   /** Time of each partition's first message, ms, whole seconds. */
   base: number;
   env: Record<string, string>;
-  run(args: string[]): Promise<CliResult>;
+  run(args: string[]): Promise<AttResult>;
   offsets(): Promise<Offsets>;
 }
 
@@ -111,7 +92,7 @@ async function fixture(): Promise<Fixture> {
     admin,
     base,
     env,
-    run: (args) => att(["replay", "--group", group, ...args], env),
+    run: (args) => runAtt(["replay", "--group", group, ...args], env, 50_000),
     offsets: () => committed(admin, group, topic),
   };
   expect(await f.offsets()).toEqual(START);

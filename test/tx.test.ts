@@ -1,19 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runAtt } from "./helpers/processes.js";
+
+const QUIET = { ATT_LOG_LEVEL: "warn" };
 import { findingSchema, type Finding } from "../src/contracts/finding.js";
 import { useAnvil } from "./helpers/anvil.js";
 import { connectAnvil, deploy, deployErc20 } from "./fixtures/contracts/deploy.js";
-
-const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
-
-function att(args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, ATT_LOG_LEVEL: "warn" },
-    timeout: 60_000,
-  });
-}
 
 describe("att tx <hash>", () => {
   const anvil = useAnvil();
@@ -33,8 +24,8 @@ describe("att tx <hash>", () => {
     );
     const receipt = await sent.wait();
 
-    const r = att(["tx", receipt!.hash, "--rpc", anvil.get().httpUrl]);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runAtt(["tx", receipt!.hash, "--rpc", anvil.get().httpUrl], QUIET, 60_000);
+    expect(r.code, r.stderr).toBe(0);
     const finding = JSON.parse(r.stdout) as Finding;
     expect(findingSchema.safeParse(finding).success).toBe(true);
     expect(["NORMAL-TOKEN-TRANSFERS-TX", "ANOMALOUS-TOKEN-TRANSFERS-TX"]).toContain(finding.alertId);
@@ -57,18 +48,18 @@ describe("att tx <hash>", () => {
       value: 1n,
     });
     await sent.wait();
-    const r = att(["tx", sent.hash, "--rpc", anvil.get().httpUrl]);
-    expect(r.status).toBe(0);
+    const r = await runAtt(["tx", sent.hash, "--rpc", anvil.get().httpUrl], QUIET, 60_000);
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("carries no ERC-20 transfer");
   });
 
-  it("fails clearly for an unknown hash or a malformed one", () => {
-    const unknown = att(["tx", `0x${"12".repeat(32)}`, "--rpc", anvil.get().httpUrl]);
-    expect(unknown.status).toBe(1);
+  it("fails clearly for an unknown hash or a malformed one", async () => {
+    const unknown = await runAtt(["tx", `0x${"12".repeat(32)}`, "--rpc", anvil.get().httpUrl], QUIET, 60_000);
+    expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("is not known to the node");
-    const bad = att(["tx", "0x1234", "--rpc", anvil.get().httpUrl]);
-    expect(bad.status).toBe(1);
+    const bad = await runAtt(["tx", "0x1234", "--rpc", anvil.get().httpUrl], QUIET, 60_000);
+    expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("Invalid transaction hash");
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
@@ -6,6 +6,32 @@ import { onTestFinished } from "vitest";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 const LOG_DIR = fileURLToPath(new URL("../../.local/logs/tests/", import.meta.url));
+
+export interface AttResult {
+  /** Exit code; null when a signal (e.g. the timeout) ended it. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `att <args>` (the real CLI through tsx, from the repository root) to completion without
+ * blocking the event loop, so that consumers or servers of the same test keep running.
+ */
+export function runAtt(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<AttResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", CLI, ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}
 
 export interface AttProcess {
   child: ChildProcess;
