@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "../kernel/errors.js";
-import { fetchHighWatermarks, type Kafka } from "../kernel/kafka.js";
+import { fetchHighWatermarks, type Admin, type Kafka } from "../kernel/kafka.js";
 import type { Logger } from "../kernel/logger.js";
 
 export class TopicNotFoundError extends NonRetryableError {
@@ -267,14 +267,15 @@ export async function readTopicRange(
  */
 async function waitForStableOffsets(
   kafka: Kafka,
-  admin: ReturnType<Kafka["admin"]>,
+  admin: Admin,
   opts: { topic: string; stableWaitMs?: number; logger: Logger; signal?: AbortSignal },
 ): Promise<{
-  watermarks: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
+  watermarks: Awaited<ReturnType<Admin["fetchTopicOffsets"]>>;
   openTransactions: OpenTransaction[];
 }> {
   const highs = await fetchHighWatermarks(kafka, opts.topic);
-  const deadline = Date.now() + (opts.stableWaitMs ?? 10_000);
+  const waitMs = opts.stableWaitMs ?? 10_000;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const watermarks = await admin.fetchTopicOffsets(opts.topic);
     const openTransactions = watermarks
@@ -289,7 +290,7 @@ async function waitForStableOffsets(
         opts.logger.warn({
           msg: "Transactions still open: records behind them are not read",
           topic: opts.topic,
-          waited_ms: opts.stableWaitMs ?? 10_000,
+          waited_ms: waitMs,
           partitions: openTransactions,
         });
       }
