@@ -5,6 +5,7 @@ import { possibleFindingKeys } from "../src/sink/findings.js";
 import { parseFinding, toFortaSdkInput, type Finding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
+import { readMaxMessageBytes } from "../src/kernel/topic-limits.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
 import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
@@ -269,6 +270,10 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     // Drift windows of 100 rows: the 131 rows close one window inside the chunk that fails.
     const s = await setup({ ATT_SCORE_POISON_ATTEMPTS: "2", ATT_DRIFT_WINDOW_SIZE: "100" }, 1);
     const admin = await connectedAdmin();
+    const registry = new Registry();
+    // The limit is lowered after the stage read it at start-up (an operator's change): the stage
+    // sizes findings for 1 MiB, so only the broker's refusal finds the poison.
+    await startStage(s, registry);
     // Findings of up to 64 KiB per record batch: ordinary chunks fit, the poison's finding does not.
     await admin.alterConfigs({
       validateOnly: false,
@@ -280,6 +285,10 @@ describe("att score (in-process, real Kafka and Redis)", () => {
         },
       ],
     });
+    // The broker applies the change through its metadata log: wait until it reports it.
+    await expect
+      .poll(async () => (await readMaxMessageBytes(admin, [s.findings])).get(s.findings), { timeout: 10_000 })
+      .toBe(64 * 1024);
     const txs = syntheticTxs(130, { seed: 71 });
     await seedEnrichmentCache(testRedis(), s.prefix, txs);
     // 3,500 distinct tokens: the finding's token_types alone is ~80 KB.
@@ -310,8 +319,6 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     const messages = toKafkaMessages(txs).map((m) => ({ ...m, partition: 0 }));
     messages.splice(10, 0, { key: poison.from, value: JSON.stringify(poison), partition: 0 });
     await producer.send({ topic: s.transfers, messages });
-    const registry = new Registry();
-    await startStage(s, registry);
 
     const [dead] = await readTopic(s.dlq, 1, { timeoutMs: 90_000 });
     const rec = JSON.parse(dead!.value!) as {
@@ -351,6 +358,6 @@ describe("att score (in-process, real Kafka and Redis)", () => {
       )
       .toBe(high);
     const dlqMetric = await registry.getSingleMetricAsString("att_score_dlq_total");
-    expect(dlqMetric).toContain('att_score_dlq_total{reason="poison"} 1');
+    expect(dlqMetric).toContain('att_score_dlq_total{reason="poison",code="ATT_KAFKA_MESSAGE_TOO_LARGE"} 1');
   });
 });

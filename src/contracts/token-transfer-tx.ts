@@ -197,9 +197,20 @@ export function parseTokenTransferTx(bytes: Buffer | string | null): TokenTransf
     });
   }
   if (isTokenTransferTx(json)) return json;
-  const r = tokenTransferTxSchema.safeParse(json);
-  if (!r.success) throw toValidationError("TokenTransferTx", r.error, json, "ATT_INVALID_MESSAGE");
-  return r.data;
+  let error: ValidationError;
+  try {
+    const r = tokenTransferTxSchema.safeParse(json);
+    if (r.success) return r.data;
+    error = toValidationError("TokenTransferTx", r.error, json, "ATT_INVALID_MESSAGE");
+  } catch (err) {
+    // JSON.parse builds arbitrarily deep values, but describing one recurses (JSON.stringify):
+    // a deeply nested message is malformed input, never an internal error.
+    throw new ValidationError(
+      `Invalid TokenTransferTx: not a TokenTransferTx object (${err instanceof RangeError ? "nested too deeply to describe" : (err as Error).message})`,
+      { code: "ATT_INVALID_MESSAGE" },
+    );
+  }
+  throw error;
 }
 
 export function serializeTokenTransferTx(tx: TokenTransferTx): string {

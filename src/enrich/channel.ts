@@ -2,7 +2,7 @@ import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../kernel/logger.js";
-import { decodeValue, jobId, queueName, type LookupKind, type LookupValue } from "./keys.js";
+import { cacheKey, decodeValue, jobId, queueName, type LookupKind, type LookupValue } from "./keys.js";
 import type { EnrichMetrics } from "./metrics.js";
 import type { EnrichConfig } from "./providers/index.js";
 import { enrichmentFailure, isEnrichmentFailure, type EnrichmentFailure } from "./types.js";
@@ -11,6 +11,9 @@ import type { EnrichJobData, EnrichJobResult } from "./worker.js";
 export type Outcome = LookupValue | EnrichmentFailure;
 
 export const WHAT = { token: "Token metadata", firsttx: "First-transaction time" } as const;
+
+/** Outcome code of a lookup Redis did not answer: the enricher turns it into an InfrastructureError, never a verdict. */
+export const UNAVAILABLE = "ATT_ENRICHMENT_UNAVAILABLE";
 
 /** One lookup in flight in this process; every batch that needs the key shares it (single flight). */
 export interface Pending {
@@ -40,8 +43,10 @@ export interface LookupChannel {
   pending(address: string): { p: Pending; fresh: boolean };
   /** Queues the lookups with one addBulk; a Redis failure settles them as failures. */
   enqueue(ps: Pending[]): Promise<void>;
-  /** Job counts and rate-limit state, for the reason of a late value. */
-  describe(): Promise<string>;
+  /** Job counts and rate-limit state, for the reason of a late value; `unreachable` when Redis did not answer. */
+  describe(): Promise<{ text: string; unreachable: boolean }>;
+  /** The queued lookups among `ps` whose job is gone from Redis and whose value is not cached either. */
+  lost(ps: Pending[]): Promise<Pending[]>;
   jobCounts(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
@@ -156,7 +161,7 @@ export function createLookupChannel(opts: {
         for (const p of ps) {
           p.settle(
             enrichmentFailure(
-              "ATT_ENRICHMENT_UNAVAILABLE",
+              UNAVAILABLE,
               `${WHAT[kind]} of ${p.address}: could not queue the lookup (${(err as Error).message})`,
             ),
           );
@@ -167,10 +172,34 @@ export function createLookupChannel(opts: {
       try {
         const [c, ttl] = await Promise.all([jobCounts(), queue.getRateLimitTtl()]);
         const limited = ttl > 0 ? `; provider rate limit in force for ${ttl} more ms` : "";
-        return `queue ${name} has ${(c.waiting ?? 0) + (c.prioritized ?? 0)} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} retrying${limited}`;
+        return {
+          text: `queue ${name} has ${(c.waiting ?? 0) + (c.prioritized ?? 0)} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} retrying${limited}`,
+          unreachable: false,
+        };
       } catch {
-        return `queue ${name} state unknown (Redis unreachable)`;
+        return { text: `queue ${name} state unknown (Redis unreachable)`, unreachable: true };
       }
+    },
+    async lost(ps) {
+      const queued = ps.filter((p) => p.queued && !p.settled);
+      if (queued.length === 0) return [];
+      // EXISTS of the job, then GET of its value, in one pipeline: a worker caches the value before
+      // its job is removed, so "no job" followed by "no value" means the job was lost, not finished.
+      const pipe = queueConn.pipeline();
+      for (const p of queued) {
+        pipe.exists(queue.toKey(jobId(kind, chainId, p.address)));
+        pipe.get(cacheKey(opts.queuePrefix, kind, chainId, p.address));
+      }
+      const res = (await pipe.exec()) ?? [];
+      const out: Pending[] = [];
+      queued.forEach((p, i) => {
+        const [existsErr, exists] = res[2 * i] ?? [];
+        const [getErr, value] = res[2 * i + 1] ?? [];
+        if (existsErr || getErr) return;
+        if (typeof value === "string") p.settle(decodeValue(kind, p.address, value));
+        else if (exists === 0) out.push(p);
+      });
+      return out;
     },
     jobCounts,
     async close() {

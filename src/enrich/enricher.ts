@@ -1,13 +1,20 @@
 import type { Redis } from "ioredis";
-import type { Registry } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import type { TokenTransferTx } from "../contracts/token-transfer-tx.js";
-import { ShutdownError } from "../kernel/errors.js";
+import { InfrastructureError, ShutdownError } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
-import { createLookupChannel, WHAT, type LookupChannel, type Outcome, type Pending } from "./channel.js";
+import {
+  createLookupChannel,
+  UNAVAILABLE,
+  WHAT,
+  type LookupChannel,
+  type Outcome,
+  type Pending,
+} from "./channel.js";
 import { cacheKey, decodeValue, type LookupKind } from "./keys.js";
 import { enrichMetrics, trackQueueDepth } from "./metrics.js";
 import type { EnrichConfig } from "./providers/index.js";
-import { enrichmentFailure, type ResolvedEnrichment } from "./types.js";
+import { enrichmentFailure, isEnrichmentFailure, type ResolvedEnrichment } from "./types.js";
 import { createEnrichWorkers, type EnrichWorkersDeps } from "./worker.js";
 
 export interface EnricherDeps {
@@ -107,12 +114,27 @@ export function createEnricher(deps: EnricherDeps): Enricher {
     }
     try {
       const raw = await redis.mget(waiting.map(([ch, p]) => keyOf(ch, p.address)));
+      const unanswered = new Map<LookupChannel, Pending[]>();
       raw.forEach((r, i) => {
         const [ch, p] = waiting[i]!;
         if (r !== null) p.settle(decodeValue(ch.kind, p.address, r));
+        else unanswered.set(ch, [...(unanswered.get(ch) ?? []), p]);
       });
+      // A job can vanish with Redis (FLUSHALL, a failover to a replica that had not seen it, a
+      // restart without persistence): nothing would ever answer it. Queue it again.
+      for (const [ch, ps] of unanswered) {
+        const lost = await ch.lost(ps);
+        if (lost.length === 0) continue;
+        requeuedCounter(deps.registry).inc({ kind: ch.kind }, lost.length);
+        logger.warn({
+          msg: "Enrichment jobs lost from Redis; queued again",
+          queue: ch.name,
+          jobs: lost.length,
+        });
+        await ch.enqueue(lost);
+      }
     } catch (err) {
-      logger.warn({ msg: "Enrichment cache poll failed", err: (err as Error).message });
+      logger.debug({ msg: "Enrichment cache poll failed", err: (err as Error).message });
     }
   }
 
@@ -126,7 +148,7 @@ export function createEnricher(deps: EnricherDeps): Enricher {
     } catch (err) {
       for (const [ch, p] of toRead) {
         const why = `${WHAT[ch.kind]} of ${p.address}: Redis unreachable (${(err as Error).message})`;
-        p.settle(enrichmentFailure("ATT_ENRICHMENT_UNAVAILABLE", why));
+        p.settle(enrichmentFailure(UNAVAILABLE, why));
       }
       return;
     }
@@ -190,16 +212,32 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       const open = waits.filter(([, p]) => !p.settled).map(([, p]) => p);
       await waitAll(open, Math.max(0, started + deadlineMs - Date.now()), signal);
 
-      const states = new Map<LookupChannel, string>();
+      const states = new Map<LookupChannel, { text: string; unreachable: boolean }>();
       for (const [ch, p] of waits) {
         if (p.settled) {
           results[ch.kind].set(p.address, p.outcome!);
           continue;
         }
         if (!states.has(ch)) states.set(ch, await ch.describe());
-        const why = `${WHAT[ch.kind]} of ${p.address} not available within ${deadlineMs} ms: ${states.get(ch)}`;
+        const state = states.get(ch)!;
+        if (state.unreachable)
+          throw new InfrastructureError(`Enrichment paused: Redis unreachable (queue ${ch.name})`, {
+            code: "ATT_REDIS_UNAVAILABLE",
+            dependency: "redis",
+          });
+        const why = `${WHAT[ch.kind]} of ${p.address} not available within ${deadlineMs} ms: ${state.text}`;
         results[ch.kind].set(p.address, enrichmentFailure("ATT_ENRICHMENT_TIMEOUT", why));
       }
+      // A lookup that failed because Redis did not answer says nothing about the transaction:
+      // the whole batch is retried once Redis is back (never an INVALID finding).
+      for (const kind of ["token", "firsttx"] as const)
+        for (const o of results[kind].values())
+          if (isEnrichmentFailure(o) && o.code === UNAVAILABLE)
+            throw new InfrastructureError(`Enrichment paused: Redis unreachable`, {
+              code: "ATT_REDIS_UNAVAILABLE",
+              dependency: "redis",
+              details: [o.reason],
+            });
       return {
         tokens: results.token as ResolvedEnrichment["tokens"],
         firstTx: results.firsttx as ResolvedEnrichment["firstTx"],
@@ -215,4 +253,21 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       await Promise.all(Object.values(channels).map((c) => c.close()));
     },
   };
+}
+
+const requeued = new WeakMap<Registry, Counter<"kind">>();
+
+/** Lookups queued again because their job vanished from Redis (one counter per registry). */
+function requeuedCounter(registry: Registry): Counter<"kind"> {
+  let c = requeued.get(registry);
+  if (!c) {
+    c = new Counter({
+      name: "att_enrich_jobs_requeued_total",
+      help: "Enrichment lookups queued again because their job was gone from Redis (flush, failover, restart without persistence).",
+      labelNames: ["kind"],
+      registers: [registry],
+    });
+    requeued.set(registry, c);
+  }
+  return c;
 }

@@ -76,6 +76,21 @@ export class UpstreamError extends RetryableError {
   }
 }
 
+/**
+ * Our own infrastructure (Redis; `dependency` names it) did not answer. Never a verdict: the
+ * score stage pauses, probes the dependency until it answers, and processes the same input
+ * again (src/score/stage/pause.ts). INVALID findings are for data a provider could not give.
+ */
+export class InfrastructureError extends RetryableError {
+  readonly code: string;
+  readonly dependency: string;
+  constructor(shortMessage: string, opts: AttErrorOptions & { code?: string; dependency: string }) {
+    super(shortMessage, opts);
+    this.code = opts.code ?? "ATT_INFRA_UNAVAILABLE";
+    this.dependency = opts.dependency;
+  }
+}
+
 /** The provider said "slow down"; `retryAfterMs` is how long the whole queue should pause. */
 export class RateLimitedError extends RetryableError {
   readonly code = "ATT_RATE_LIMITED";

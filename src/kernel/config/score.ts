@@ -28,6 +28,12 @@ export const scoreOptions = {
     "A chunk that fails this many times in a row for a reason that can be a message's own (the broker refuses its finding, a non-retryable feature or model error) is processed one message at a time; a message that still fails goes to the DLQ with the reason.",
     { min: 1, max: 1000 },
   ),
+  maxMessageBytes: int(
+    "ATT_SCORE_MAX_MESSAGE_BYTES",
+    1_048_576,
+    "Input messages larger than this are dead-lettered without being parsed (ATT_INPUT_TOO_LARGE); the DLQ record keeps a prefix, the size and the sha256 when the original does not fit the DLQ topic.",
+    { min: 1024 },
+  ),
   partitionsConcurrently: int(
     "ATT_SCORE_PARTITIONS_CONCURRENTLY",
     2,

@@ -1,11 +1,13 @@
 import type { Batch } from "kafkajs";
-import { errorCode } from "../../kernel/errors.js";
+import { errorCode, NonRetryableError } from "../../kernel/errors.js";
 import type { Admin, Consumer, Kafka } from "../../kernel/kafka.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { ScoreMetrics } from "./metrics.js";
 import type { RoutedMessage } from "../../sink/router.js";
 import { dlqMessage, type BatchOutcome, type BatchProcessor, type InputMessage } from "./processor.js";
-import { PoisonTracker, poisonCause, stageOf, tagStage } from "./poison.js";
+import { createPauseGate, infrastructureCause, type DependencyProbe, type WaitContext } from "./pause.js";
+import { PoisonTracker, poisonCause, stageOf, tagStage, type PoisonCause } from "./poison.js";
+import { recordLimits, type RecordLimits } from "../../sink/limits.js";
 import { openPartitionSink, type PartitionSink } from "./transactional-sink.js";
 
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -18,6 +20,15 @@ const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
  * retries are spent, the consumer restarts and rejoins; the poison tracker ends repeats that are
  * the message's own fault.
  */
+/**
+ * The last resort failed: the broker refused even the size-capped DLQ record of a poison
+ * message. The partition cannot move past that offset without losing the message, so the
+ * process stops (exit 1) rather than re-read it forever; the offset is in the message.
+ */
+export class DlqUnwritableError extends NonRetryableError {
+  readonly code = "ATT_DLQ_UNWRITABLE";
+}
+
 class BatchFailedError extends Error {
   readonly retriable = true;
   constructor(readonly original: unknown) {
@@ -47,13 +58,17 @@ export interface ScoreConsumerOptions {
   signal?: AbortSignal;
   /** Called if the consumer stops for good anyway (kafkajs gave up): the process should exit. */
   onFatal?: (err: unknown) => void;
+  /** What fits in one record per output topic (read from the broker at start-up). */
+  limits?: RecordLimits;
+  /** Our own dependencies (Redis) the stage waits for when they do not answer, instead of writing verdicts. */
+  probes?: DependencyProbe[];
 }
 
 export interface ScoreConsumer {
   start(): Promise<void>;
   /** Finishes and commits the batch in flight, then leaves the group. Idempotent. */
   stop(): Promise<void>;
-  /** True once the consumer has joined the group. */
+  /** True once the consumer has joined the group, while it is not paused and has not failed for good. */
   isReady(): boolean;
   readonly admin: Admin;
 }
@@ -90,6 +105,10 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   let joined = false;
   let stopping: Promise<void> | undefined;
   const poison = new PoisonTracker(o.poisonAttempts);
+  const limits = o.limits ?? recordLimits(new Map());
+  const gate = createPauseGate({ probes: o.probes ?? [], logger: o.logger, metrics: o.metrics });
+  let fatal: unknown;
+  const stopController = new AbortController();
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     generation += 1;
@@ -119,6 +138,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
       topic: o.topic,
       partition,
       transactionalIdPrefix: o.transactionalIdPrefix,
+      minMessageBytes: limits.minMessageBytes,
     });
     sinks.set(partition, { sink, generation });
     return sink;
@@ -145,7 +165,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     for (const f of out.findings) byAlert.set(f.alertId, (byAlert.get(f.alertId) ?? 0) + 1);
     for (const [alertId, n] of byAlert) o.metrics.findings.inc({ alert_id: alertId }, n);
     const c = out.counts;
-    if (c.dlq) o.metrics.dlq.inc({ reason: "malformed" }, c.dlq);
+    for (const [code, n] of out.dlqCodes) o.metrics.dlq.inc({ reason: "malformed", code }, n);
     if (c.retracted) o.metrics.retractions.inc(c.retracted);
     o.metrics.observeScores(out.scores, c.anomalous, out.scores.length);
     for (const t of out.observedAt) o.metrics.e2eLatencySeconds.observe(Math.max(0, committedAt - t) / 1000);
@@ -173,13 +193,17 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     recordCommitted(out, inputs.length, (performance.now() - t0) / 1000, Date.now());
   }
 
-  /** A chunk that kept failing, one message per transaction; a message that still fails goes to the DLQ. */
+  /**
+   * A chunk that kept failing, one message per transaction; a message that still fails goes to
+   * the DLQ. Resolves false if it stopped early (the consumer stops, the partition moved, or the
+   * last resort failed); what it committed so far stays committed and is not read again.
+   */
   async function isolate(
     sink: PartitionSink,
     inputs: InputMessage[],
     next: bigint,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
+    ctx: WaitContext,
+  ): Promise<boolean> {
     o.logger.warn({
       msg: "Chunk kept failing: processing it one message at a time",
       partition: inputs[0]!.partition,
@@ -189,29 +213,79 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     for (let k = 0; k < inputs.length; k++) {
       const m = inputs[k]!;
       const upTo = k === inputs.length - 1 ? next : BigInt(m.offset) + 1n;
-      try {
-        await processAndCommit(sink, [m], upTo);
-      } catch (err) {
-        const cause = poisonCause(err, stageOf(err));
-        if (!cause) throw err;
-        await sink.commit([dlqMessage(m, cause, o.dlqTopic)], upTo);
-        o.metrics.dlq.inc({ reason: "poison" });
+      let poisoned: PoisonCause | undefined;
+      const done = await processUntilDone(async () => {
+        try {
+          await processAndCommit(sink, [m], upTo);
+        } catch (err) {
+          poisoned = poisonCause(err, stageOf(err));
+          if (!poisoned) throw err;
+        }
+      }, ctx);
+      if (!done) return false;
+      if (poisoned) {
+        try {
+          await sink.commit([dlqMessage(m, poisoned, o.dlqTopic, limits)], upTo);
+        } catch (dlqErr) {
+          if (!poisonCause(dlqErr, "commit")) throw dlqErr;
+          failForGood(
+            new DlqUnwritableError(
+              `The broker refused the DLQ record of partition ${m.partition} offset ${m.offset}; stopping instead of re-reading it forever`,
+              {
+                cause: dlqErr,
+                details: [
+                  `Poison reason: ${poisoned.code}: ${poisoned.message.slice(0, 300)}`,
+                  `Fix: raise max.message.bytes of ${o.dlqTopic} (the record is capped to the limit read at start-up; was it lowered since?), or move the group past the offset with att replay`,
+                ],
+              },
+            ),
+          );
+          return false;
+        }
+        o.metrics.dlq.inc({ reason: "poison", code: poisoned.code });
         o.logger.error({
           msg: "Poison message dead-lettered",
           partition: m.partition,
           offset: m.offset,
           dlq_topic: o.dlqTopic,
-          code: cause.code,
-          reason: cause.message,
+          code: poisoned.code,
+          reason: poisoned.message,
         });
       }
-      await heartbeat();
+      await ctx.heartbeat();
+    }
+    return true;
+  }
+
+  /** Marks the consumer not ready, says exactly where it stopped, and lets the process exit non-zero. */
+  function failForGood(err: DlqUnwritableError): void {
+    if (fatal) return;
+    fatal = err;
+    o.logger.error({ msg: "Score consumer cannot continue", code: err.code, err });
+    o.onFatal?.(err);
+  }
+
+  /**
+   * One chunk: processed and committed, or, if our own infrastructure did not answer, the same
+   * chunk again once it does (see pause.ts). Resolves false if the wait ended because the consumer
+   * stops or the partition was taken away: nothing was committed, the next owner re-reads it.
+   */
+  async function processUntilDone(run: () => Promise<void>, ctx: WaitContext): Promise<boolean> {
+    for (;;) {
+      try {
+        await run();
+        return true;
+      } catch (err) {
+        const infra = stageOf(err) === "process" ? infrastructureCause(err) : undefined;
+        if (!infra) throw err;
+        if (!(await gate.waitFor(infra, ctx))) return false;
+      }
     }
   }
 
   return {
     admin,
-    isReady: () => joined,
+    isReady: () => joined && !gate.paused && fatal === undefined,
     async start() {
       await admin.connect();
       await consumer.connect();
@@ -221,6 +295,8 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: o.partitionsConcurrently,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (fatal) return;
+          const active = () => isRunning() && !isStale() && !stopController.signal.aborted && !fatal;
           const sink = await sinkFor(batch.partition);
           let messages = batch.messages;
           // Skip what a previous owner already committed (see openPartitionSink).
@@ -247,12 +323,13 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
               ? maxBig(BigInt(last.offset), BigInt(batch.lastOffset())) + 1n
               : BigInt(last.offset) + 1n;
             try {
-              if (poison.shouldIsolate(batch.partition, chunk[0]!.offset)) {
-                await isolate(sink, inputs, next, heartbeat);
-                poison.clear(batch.partition);
-              } else {
-                await processAndCommit(sink, inputs, next);
-              }
+              const ctx = { heartbeat, active };
+              const isolating = poison.shouldIsolate(batch.partition, chunk[0]!.offset);
+              const done = isolating
+                ? await isolate(sink, inputs, next, ctx)
+                : await processUntilDone(() => processAndCommit(sink, inputs, next), ctx);
+              if (!done || fatal) break;
+              if (isolating) poison.clear(batch.partition);
               resolveOffset(last.offset);
             } catch (err) {
               o.metrics.batchFailures.inc({ code: errorCode(err) });
@@ -281,6 +358,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     },
     stop() {
       stopping ??= (async () => {
+        stopController.abort();
         await consumer.disconnect();
         for (const { sink } of sinks.values()) await sink.close().catch(() => undefined);
         sinks.clear();

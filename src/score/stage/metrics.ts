@@ -8,7 +8,10 @@ export interface ScoreMetrics {
   commitSeconds: Histogram;
   e2eLatencySeconds: Histogram;
   findings: Counter<"alert_id">;
-  dlq: Counter<"reason">;
+  dlq: Counter<"reason" | "code">;
+  /** 1 while scoring waits for a dependency of our own (Redis) to answer again. */
+  paused: Gauge<"dependency">;
+  pauses: Counter<"dependency">;
   retractions: Counter;
   scores: Histogram;
   anomalyRate: Gauge;
@@ -85,8 +88,20 @@ export function createScoreMetrics(
     }),
     dlq: new Counter({
       name: "att_score_dlq_total",
-      help: "Messages sent to the dead-letter topic: malformed, or poison (their chunk kept failing; see ATT_SCORE_POISON_ATTEMPTS).",
-      labelNames: ["reason"],
+      help: "Messages sent to the dead-letter topic by reason (malformed: refused as it came — not a TokenTransferTx, too large, another chain, a finding that cannot fit; poison: their chunk kept failing, see ATT_SCORE_POISON_ATTEMPTS) and error code.",
+      labelNames: ["reason", "code"],
+      registers: [registry],
+    }),
+    paused: new Gauge({
+      name: "att_score_paused",
+      help: "1 while scoring is paused because a dependency of ours (Redis) does not answer; nothing is written meanwhile.",
+      labelNames: ["dependency"],
+      registers: [registry],
+    }),
+    pauses: new Counter({
+      name: "att_score_pauses_total",
+      help: "Times scoring paused for a dependency that did not answer.",
+      labelNames: ["dependency"],
       registers: [registry],
     }),
     retractions: new Counter({

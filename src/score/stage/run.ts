@@ -1,4 +1,4 @@
-import { UpstreamError } from "../../kernel/errors.js";
+import { AttError, UpstreamError } from "../../kernel/errors.js";
 import { createRuntime } from "../../kernel/runtime.js";
 import { createScoreStage } from "./stage.js";
 
@@ -36,6 +36,8 @@ export async function runScore(): Promise<void> {
     // A consumer that kafkajs will not restart consumes nothing: exit 75 so that the supervisor
     // restarts the process rather than leave a replica that looks alive.
     await rt.shutdown.close("score consumer stopped");
+    // An error of ours says why and how it exits (e.g. ATT_DLQ_UNWRITABLE: 1); kafkajs giving up: 75.
+    if (err instanceof AttError) throw err;
     throw new UpstreamError("The Kafka consumer stopped and kafkajs will not restart it", {
       code: "ATT_CONSUMER_STOPPED",
       cause: err,

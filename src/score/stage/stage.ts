@@ -9,6 +9,9 @@ import { loadConfiguredModel, type Model } from "../model/index.js";
 import { createScoreConsumer } from "./consumer.js";
 import { createScoreMetrics, registerLagGauge } from "./metrics.js";
 import { createBatchProcessor } from "./processor.js";
+import { readMaxMessageBytes } from "../../kernel/topic-limits.js";
+import { recordLimits, type RecordLimits } from "../../sink/limits.js";
+import { allFindingTopics } from "../../sink/router.js";
 import { featurePort, modelPort } from "./wiring.js";
 
 export interface ScoreStage {
@@ -69,6 +72,13 @@ export async function createScoreStage(deps: {
     })),
   ]);
 
+  // Every record written must fit its topic's max.message.bytes, or the partition behind it stops.
+  const limits = await readOutputLimits(kafka, [...allFindingTopics(routing), config.kafka.topicDlq]);
+  logger.info({
+    msg: "Output record limits",
+    max_message_bytes: Object.fromEntries(limits.bytes),
+  });
+
   const metrics = createScoreMetrics(registry, { threshold: model.threshold });
   const drift = createDriftMonitorFromConfig(config, {
     card: model.card,
@@ -88,6 +98,9 @@ export async function createScoreStage(deps: {
       enrichDeadlineMs: config.score.enrichDeadlineMs,
       explainTopK: config.score.explainTopK,
       explainNormal: config.score.explainNormal,
+      chainId: config.chain.chainId,
+      maxInputBytes: config.score.maxMessageBytes,
+      limits: limits.limits,
     },
   });
   // No abort signal into the batch: a stop lets the batch in flight finish and commit
@@ -110,6 +123,8 @@ export async function createScoreStage(deps: {
     heartbeatIntervalMs: config.score.heartbeatIntervalMs,
     fromBeginning: config.score.fromBeginning,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+    limits: limits.limits,
+    probes: [{ name: "redis", check: () => redis.ping().then(() => undefined) }],
   });
   registerLagGauge(registry, {
     admin: consumer.admin,
@@ -131,4 +146,19 @@ export async function createScoreStage(deps: {
       return stopping;
     },
   };
+}
+
+/** The output topics' max.message.bytes, read once at start-up with a short-lived admin client. */
+async function readOutputLimits(
+  kafka: ReturnType<typeof createKafka>,
+  topics: string[],
+): Promise<{ bytes: Map<string, number>; limits: RecordLimits }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const bytes = await readMaxMessageBytes(admin, topics);
+    return { bytes, limits: recordLimits(bytes) };
+  } finally {
+    await admin.disconnect();
+  }
 }

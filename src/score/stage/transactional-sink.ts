@@ -15,12 +15,26 @@ import type { RoutedMessage } from "../../sink/router.js";
  */
 /** Bytes of record values and keys per produce request (well under the 1 MiB broker default). */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/** Kept free in a request below the smallest topic limit: record batch headers and varints. */
+const REQUEST_SLACK = 1024;
 
+function recordBytes(r: RoutedMessage): number {
+  let size = r.key.length + (r.value?.length ?? 0) + 64;
+  if (r.headers) for (const k in r.headers) size += k.length + r.headers[k]!.length + 16;
+  return size;
+}
+
+/**
+ * Splits a transaction's records into produce requests of at most `maxBytes`: the broker checks
+ * each partition's record batch against the topic's max.message.bytes, so a request must stay
+ * below the smallest limit of the topics written (a record larger than that alone is sized to fit
+ * by its writer, see src/sink/limits.ts). Order is kept: requests go out one after another.
+ */
 function* chunkBySize(records: RoutedMessage[], maxBytes: number): Generator<RoutedMessage[]> {
   let chunk: RoutedMessage[] = [];
   let bytes = 0;
   for (const r of records) {
-    const size = r.key.length + (r.value?.length ?? 0) + 64;
+    const size = recordBytes(r);
     if (chunk.length > 0 && bytes + size > maxBytes) {
       yield chunk;
       chunk = [];
@@ -49,7 +63,13 @@ export async function openPartitionSink(args: {
   topic: string;
   partition: number;
   transactionalIdPrefix: string;
+  /** The smallest max.message.bytes of the topics written (default: Kafka's 1 MiB). */
+  minMessageBytes?: number;
 }): Promise<PartitionSink> {
+  const maxRequestBytes = Math.max(
+    REQUEST_SLACK,
+    Math.min(MAX_REQUEST_BYTES, (args.minMessageBytes ?? Infinity) - REQUEST_SLACK),
+  );
   const { kafka, admin, groupId, topic, partition } = args;
   const transactionalId = `${args.transactionalIdPrefix}.${groupId}.${topic}.${partition}`;
   const producer: Producer = kafka.producer({
@@ -89,7 +109,7 @@ export async function openPartitionSink(args: {
         // Several requests per transaction when needed: one produce request must stay below the
         // broker's message.max.bytes (1 MiB by default) even when a batch's findings all hash
         // to one partition.
-        for (const chunk of chunkBySize(records, MAX_REQUEST_BYTES)) {
+        for (const chunk of chunkBySize(records, maxRequestBytes)) {
           const byTopic = new Map<
             string,
             { key: string; value: string | null; headers?: Record<string, string> }[]
