@@ -8,15 +8,39 @@
 #   deploy/local/stack.sh restart [svc...]
 #   deploy/local/stack.sh status               one line per service
 #   deploy/local/stack.sh logs [svc] [-f]      tail of the logs (ATT_LOG_LINES, default 100)
+#   deploy/local/stack.sh kafka <tool> [args]  one of Kafka's own CLI tools (org.apache.kafka:kafka-tools,
+#                                              same version as the broker) against the local broker:
+#       consumer-groups   ConsumerGroupCommand    (kafka-consumer-groups.sh)
+#       console-consumer  ConsoleConsumer         (kafka-console-consumer.sh)
+#       console-producer  ConsoleProducer         (kafka-console-producer.sh)
+#       get-offsets       GetOffsetShell          (kafka-get-offsets.sh)
+#       topics            TopicCommand            (kafka-topics.sh)
+#       configs           kafka.admin.ConfigCommand (kafka-configs.sh; it lives in the broker jar)
+#       transactions      TransactionsCommand     (kafka-transactions.sh)
+#       delete-records    DeleteRecordsCommand    (kafka-delete-records.sh)
+#       dump-log          kafka.tools.DumpLogSegments (reads segment files; no broker needed)
+#       <main class>      any other main class on the tools classpath, e.g. org.apache.kafka.tools.AclCommand
+#     --bootstrap-server 127.0.0.1:$ATT_KAFKA_PORT is put in front unless the arguments name one
+#     (or ask for --help/--version). The JVM starts in ~0.6 s: C1 only, serial GC, small heap
+#     (ATT_KAFKA_TOOLS_JVM_OPTS); Log4j prints warnings and errors only, to stderr, so that stdout
+#     carries the tool's output alone. Fetches the tools' jars on first use if install has not.
+#     Example (npm run stack -- ... is the same):
+#       deploy/local/stack.sh kafka consumer-groups --describe --group att-score
+#       deploy/local/stack.sh kafka consumer-groups --group att-score --topic att.tx \
+#         --reset-offsets --to-earliest --execute            (the group must have no running member)
 #   deploy/local/stack.sh install-browser      Debian's chromium, for the tests that render the
 #                                              HTML report (npm test runs it); no-op if present
 #
-# Everything listens on 127.0.0.1. Environment:
+# Everything listens on 127.0.0.1. Redis keeps an append-only file (appendonly yes, appendfsync
+# everysec) in <ATT_LOCAL_DIR>/redis-data, so a restart, or a SIGKILL, of Redis keeps its data;
+# remove that folder (with Redis stopped) to start empty. Environment:
 #   ATT_KAFKA_PORT (9092)  ATT_KAFKA_CONTROLLER_PORT (9093)  ATT_REDIS_PORT (6379)
 #   ATT_ANVIL_PORT (8545, HTTP and WebSocket)  ATT_ANVIL_ARGS (extra anvil arguments)
-#   ATT_LOCAL_DIR (<repo>/.local: state, logs, pid files)  ATT_JARS_DIR (<ATT_LOCAL_DIR>/jars)
-#   ATT_KAFKA_VERSION (4.1.1)  ATT_KAFKA_HEAP (512m)  ATT_KAFKA_WAIT_S (90)
-#   ATT_KAFKA_JVM_OPTS (replaces the default JVM options)
+#   ATT_LOCAL_DIR (<repo>/.local: state, logs, pid files)  ATT_JARS_DIR (<ATT_LOCAL_DIR>/jars; the
+#     CLI tools' jars are in its tools/ folder)
+#   ATT_KAFKA_VERSION (4.1.1)  ATT_KAFKA_HEAP (512m)  ATT_KAFKA_WAIT_S (90)  ATT_REDIS_WAIT_S (30)
+#   ATT_KAFKA_JVM_OPTS (replaces the broker's default JVM options)
+#   ATT_KAFKA_TOOLS_JVM_OPTS (replaces the CLI tools' default JVM options)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,6 +59,9 @@ DEP_PLUGIN_VERSION="3.8.1"
 KAFKA_HEAP="${ATT_KAFKA_HEAP:-512m}"
 KAFKA_WAIT_S="${ATT_KAFKA_WAIT_S:-90}"
 KAFKA_JVM_OPTS="${ATT_KAFKA_JVM_OPTS:--Xms256m -Xmx$KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+# Short-lived tool JVMs: C1 only and serial GC start fastest on 2 cores.
+KAFKA_TOOLS_JVM_OPTS="${ATT_KAFKA_TOOLS_JVM_OPTS:--Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+REDIS_WAIT_S="${ATT_REDIS_WAIT_S:-30}"
 
 LOCAL="${ATT_LOCAL_DIR:-$REPO/.local}"
 mkdir -p "$LOCAL"
@@ -44,7 +71,13 @@ LOGS="$LOCAL/logs"
 RUN="$LOCAL/run"
 CONF="$LOCAL/conf"
 KAFKA_DATA="$LOCAL/kafka-data"
+REDIS_DATA="$LOCAL/redis-data"
 JARS_MARKER_TEXT="kafka_2.13=$KAFKA_VERSION log4j=$LOG4J_VERSION slf4j=$SLF4J_VERSION"
+# The CLI tools get a classpath of their own, resolved by Maven as one set: kafka-tools alone
+# brings slf4j-api 1.7 and no Log4j binding, and kafka.admin.ConfigCommand and
+# kafka.tools.DumpLogSegments are in the broker jar (kafka_2.13), not in kafka-tools.
+TOOLS_JARS="$JARS/tools"
+TOOLS_MARKER_TEXT="kafka-tools=$KAFKA_VERSION kafka_2.13=$KAFKA_VERSION log4j=$LOG4J_VERSION slf4j=$SLF4J_VERSION"
 
 SERVICES=(kafka redis anvil)
 
@@ -197,62 +230,110 @@ anvil_bin() {
 }
 
 jars_ok() { [ -f "$JARS/.att-version" ] && [ "$(cat "$JARS/.att-version")" = "$JARS_MARKER_TEXT" ]; }
+tools_ok() { [ -f "$TOOLS_JARS/.att-version" ] && [ "$(cat "$TOOLS_JARS/.att-version")" = "$TOOLS_MARKER_TEXT" ]; }
 
 missing() { # prints what install would have to do
   [ -d "$REPO/node_modules/kafkajs" ] || echo "node_modules"
   command -v redis-server >/dev/null 2>&1 || echo "redis-server"
   command -v java >/dev/null 2>&1 || echo "java"
   jars_ok || echo "kafka-jars"
+  tools_ok || echo "kafka-tools"
   [ -n "$(anvil_bin)" ] || echo "anvil"
 }
 
 # ---------------------------------------------------------------- install
-fetch_jars() {
-  if jars_ok; then
-    log "kafka jars: present ($JARS_MARKER_TEXT)"
-    return
-  fi
+# maven_fetch <dest> <marker> <what> <artifact>...: resolves the artifacts (groupId:artifactId:version)
+# and their runtime dependencies with Maven's dependency plugin into <dest>, atomically (a new
+# folder moved into place), and writes <marker> into <dest>/.att-version.
+maven_fetch() {
+  local dest="$1" marker="$2" what="$3" t0 pomdir tmp a deps="" g art v
+  shift 3
   command -v mvn >/dev/null 2>&1 || apt_install maven
-  local t0 pomdir tmp
   t0="$(now_ms)"
-  pomdir="$LOCAL/maven"
-  tmp="$JARS.tmp.$$"
+  pomdir="$LOCAL/maven/$what"
+  tmp="$dest.tmp.$$"
   mkdir -p "$pomdir" "$LOGS"
+  for a in "$@"; do
+    IFS=: read -r g art v <<<"$a"
+    deps="$deps    <dependency><groupId>$g</groupId><artifactId>$art</artifactId><version>$v</version></dependency>
+"
+  done
   cat >"$pomdir/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
-<!-- generated by deploy/local/stack.sh: the jars of the local Kafka broker -->
+<!-- generated by deploy/local/stack.sh: $what -->
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.att-stream</groupId>
-  <artifactId>local-kafka-jars</artifactId>
+  <artifactId>local-$what</artifactId>
   <version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-api</artifactId><version>$LOG4J_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
-  </dependencies>
+$deps  </dependencies>
   <build><plugins><plugin>
     <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>$DEP_PLUGIN_VERSION</version>
   </plugin></plugins></build>
 </project>
 EOF
-  log "kafka jars: resolving kafka_2.13:$KAFKA_VERSION + log4j $LOG4J_VERSION with Maven (log: $LOGS/maven.log)"
+  log "$what: resolving $* with Maven (log: $LOGS/maven-$what.log)"
   rm -rf "$tmp"
   if ! mvn -B -q -f "$pomdir/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$LOGS/maven.log" 2>&1; then
-    tail -n 30 "$LOGS/maven.log" >&2
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$LOGS/maven-$what.log" 2>&1; then
+    tail -n 30 "$LOGS/maven-$what.log" >&2
     rm -rf "$tmp"
-    die "kafka jars: Maven failed (see $LOGS/maven.log)"
+    die "$what: Maven failed (see $LOGS/maven-$what.log)"
   fi
-  ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka jars: kafka_2.13-$KAFKA_VERSION.jar missing after Maven"
-  echo "$JARS_MARKER_TEXT" >"$tmp/.att-version"
+  echo "$marker" >"$tmp/.att-version"
+  MAVEN_FETCHED="$tmp"
+  log "$what: $(find "$tmp" -name '*.jar' | wc -l) jars ($(since "$t0") s)"
+}
+
+LOG4J_ARTIFACTS=(
+  "org.apache.logging.log4j:log4j-api:$LOG4J_VERSION"
+  "org.apache.logging.log4j:log4j-core:$LOG4J_VERSION"
+  "org.apache.logging.log4j:log4j-slf4j2-impl:$LOG4J_VERSION"
+  "org.slf4j:slf4j-api:$SLF4J_VERSION"
+)
+
+fetch_jars() {
+  if jars_ok; then
+    log "kafka jars: present ($JARS_MARKER_TEXT)"
+    return
+  fi
+  MAVEN_FETCHED=""
+  maven_fetch "$JARS" "$JARS_MARKER_TEXT" kafka-jars "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" "${LOG4J_ARTIFACTS[@]}"
+  ls "$MAVEN_FETCHED"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka jars: kafka_2.13-$KAFKA_VERSION.jar missing after Maven"
   rm -rf "$JARS"
   mkdir -p "$(dirname "$JARS")"
-  mv "$tmp" "$JARS"
-  log "kafka jars: $(find "$JARS" -name '*.jar' | wc -l) jars in $JARS ($(since "$t0") s)"
+  mv "$MAVEN_FETCHED" "$JARS"
+  log "kafka jars: in $JARS"
+}
+
+# Kafka's CLI tools, in $JARS/tools (fetched after the broker jars: a new broker version replaces
+# $JARS, tools/ with it).
+fetch_tools() {
+  if tools_ok; then
+    log "kafka tools: present ($TOOLS_MARKER_TEXT)"
+    return
+  fi
+  mkdir -p "$JARS"
+  # Two `kafka` commands on a fresh machine must not both move a folder into place. The lock is
+  # on fd 8 and closed again before a tool starts (fd 9 is start/stop's lock).
+  if command -v flock >/dev/null 2>&1; then
+    exec 8>"$JARS/.tools.lock"
+    flock -w 600 8 || die "kafka tools: another stack.sh holds $JARS/.tools.lock"
+    if tools_ok; then
+      exec 8>&-
+      return
+    fi
+  fi
+  MAVEN_FETCHED=""
+  maven_fetch "$TOOLS_JARS" "$TOOLS_MARKER_TEXT" kafka-tools "org.apache.kafka:kafka-tools:$KAFKA_VERSION" \
+    "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" "${LOG4J_ARTIFACTS[@]}"
+  ls "$MAVEN_FETCHED"/kafka-tools-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka tools: kafka-tools-$KAFKA_VERSION.jar missing after Maven"
+  rm -rf "$TOOLS_JARS"
+  mv "$MAVEN_FETCHED" "$TOOLS_JARS"
+  exec 8>&-
+  log "kafka tools: in $TOOLS_JARS"
 }
 
 cmd_install() {
@@ -265,6 +346,7 @@ cmd_install() {
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   fetch_jars
+  fetch_tools
   [ -n "$(anvil_bin)" ] || die "anvil not found under node_modules/@foundry-rs (is the devDependency installed?)"
   log "install: done ($(since "$t0") s)"
 }
@@ -398,18 +480,25 @@ redis_start() {
   pf="$(pidfile redis)"
   rm -f "$pf"
   echo "=== $(date -Is) starting redis on 127.0.0.1:$REDIS_PORT" >>"$LOGS/redis.log"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  mkdir -p "$REDIS_DATA"
+  # Append-only file, fsync once a second: a restart or a SIGKILL of redis-server loses nothing
+  # it acknowledged (the write reached the kernel before the reply); a crash of the machine loses
+  # at most about a second. No RDB snapshots (--save ''): the AOF is the one copy.
+  # BullMQ needs noeviction (PITFALLS.md).
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+    --appendonly yes --appendfsync everysec --dir "$REDIS_DATA" \
     --maxmemory-policy noeviction --daemonize yes --pidfile "$pf" \
-    --logfile "$LOGS/redis.log" --dir "$LOCAL/" </dev/null 9>&-
-  for i in $(seq 1 100); do
+    --logfile "$LOGS/redis.log" </dev/null 9>&-
+  # Until the AOF is loaded, PING answers LOADING, not PONG.
+  for i in $(seq 1 $((REDIS_WAIT_S * 10))); do
     if [ -s "$pf" ] && redis_ping; then
-      log "redis: ready on 127.0.0.1:$REDIS_PORT (pid $(cat "$pf"), $(since "$t0") s)"
+      log "redis: ready on 127.0.0.1:$REDIS_PORT (pid $(cat "$pf"), data in $REDIS_DATA, $(since "$t0") s)"
       return 0
     fi
     sleep 0.1
   done
   tail -n 20 "$LOGS/redis.log" >&2 || true
-  die "redis: did not answer PING within 10 s (see $LOGS/redis.log)"
+  die "redis: did not answer PING within $REDIS_WAIT_S s (see $LOGS/redis.log)"
 }
 
 redis_ping() {
@@ -600,8 +689,66 @@ cmd_logs() {
   tail -n "${ATT_LOG_LINES:-100}" "${files[@]}"
 }
 
-usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+# ---------------------------------------------------------------- kafka CLI tools
+write_tools_log4j() { # Log4j2 for the tools: WARN and above, to stderr; written atomically
+  local f="$CONF/tools-log4j2.properties" tmp text
+  text='# generated by deploy/local/stack.sh for `stack.sh kafka <tool>`: warnings and errors only,
+# on stderr, so that stdout is the tool'"'"'s output alone (records of console-consumer).
+name = att-kafka-tools
+status = warn
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = STDERR'
+  if [ -f "$f" ] && [ "$(cat "$f")" = "$text" ]; then return 0; fi
+  mkdir -p "$CONF"
+  tmp="$f.tmp.$$"
+  printf '%s\n' "$text" >"$tmp"
+  mv -f "$tmp" "$f"
+}
+
+cmd_kafka() {
+  local tool="${1:-}" main bootstrap=1 a
+  [ $# -gt 0 ] && shift
+  case "$tool" in
+    consumer-groups) main=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    console-consumer) main=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    console-producer) main=org.apache.kafka.tools.ConsoleProducer ;;
+    get-offsets) main=org.apache.kafka.tools.GetOffsetShell ;;
+    topics) main=org.apache.kafka.tools.TopicCommand ;;
+    configs) main=kafka.admin.ConfigCommand ;;
+    transactions) main=org.apache.kafka.tools.TransactionsCommand ;;
+    delete-records) main=org.apache.kafka.tools.DeleteRecordsCommand ;;
+    dump-log) main=kafka.tools.DumpLogSegments bootstrap=0 ;;
+    "" | -h | --help | help)
+      usage | sed -n '/ kafka <tool>/,/--reset-offsets/p'
+      [ -n "$tool" ] || exit 2
+      return 0
+      ;;
+    *.*) main="$tool" bootstrap=0 ;;
+    *) die "unknown kafka tool '$tool' (expected consumer-groups, console-consumer, console-producer, get-offsets, topics, configs, transactions, delete-records, dump-log or a main class; see $0 kafka --help)" ;;
+  esac
+  for a in "$@"; do
+    case "$a" in
+      --bootstrap-server | --bootstrap-server=* | --help | -h | --version) bootstrap=0 ;;
+    esac
+  done
+  # In front: for TransactionsCommand (argparse4j) it is an option of the command, not of a
+  # subcommand; for the jopt-simple tools the order does not matter.
+  if [ "$bootstrap" = 1 ]; then set -- --bootstrap-server "127.0.0.1:$KAFKA_PORT" "$@"; fi
+  command -v java >/dev/null 2>&1 || die "java not found (run: $0 install)"
+  tools_ok || fetch_tools >&2
+  write_tools_log4j
+  # shellcheck disable=SC2086 # the JVM options are a list of words on purpose
+  exec java $KAFKA_TOOLS_JVM_OPTS -Dlog4j2.configurationFile="$CONF/tools-log4j2.properties" \
+    -cp "$TOOLS_JARS/*" "$main" "$@"
+}
+
+usage() { # the header comment
+  sed -n '2,/^set -euo pipefail/p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p'
 }
 
 main() {
@@ -618,6 +765,7 @@ main() {
       ;;
     status) cmd_status ;;
     logs) cmd_logs "$@" ;;
+    kafka) cmd_kafka "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2
