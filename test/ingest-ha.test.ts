@@ -126,6 +126,29 @@ describe("att ingest high availability", () => {
     },
   );
 
+  it("a standby with the same ATT_INGEST_FROM_BLOCK takes over without publishing the blocks after it again", async () => {
+    const { signer, sent, state, send } = await traffic();
+    const t = await ingestTopics();
+    const first = (await signer.provider.getBlockNumber()) + 1;
+    // Both replicas run with one environment, as a Deployment's pods do.
+    const options = ingestOptions(anvil.get(), t, { fromBlock: first });
+    const active = startIngester(options);
+    await waitFor(() => active.ingester.status().role === "active", "the first ingester to be active");
+    const standby = startIngester(options);
+    await waitFor(() => standby.ingester.status().role === "standby", "the second ingester to wait");
+    await send(3);
+    await waitForCheckpoint(t, state.lastBlock);
+
+    await active.stop();
+    await waitFor(() => standby.ingester.status().role === "active", "the standby to take over");
+    await send(1);
+    await waitForCheckpoint(t, state.lastBlock);
+    expect((await readAllCommitted(t.transfers)).map((m) => m.tx.txHash)).toEqual(sent);
+    expect(standby.logs.map((l) => l.msg)).toContain(
+      "ATT_INGEST_FROM_BLOCK was already applied; resuming from the checkpoint",
+    );
+  });
+
   it("stops producing the moment its lease is taken, and resumes without a gap once it gets it back", async () => {
     const { signer, sent, state, send } = await traffic();
     const t = await ingestTopics();

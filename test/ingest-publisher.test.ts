@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
-import { makeCheckpoint, readCheckpoint } from "../src/ingest/checkpoint.js";
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  makeCheckpoint,
+  readCheckpoint,
+} from "../src/ingest/checkpoint.js";
 import { openPublisher } from "../src/ingest/publisher.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { connectedProducer } from "./helpers/kafka.js";
@@ -66,6 +71,32 @@ describe("the ingest publisher", () => {
 });
 
 describe("the ingest checkpoint", () => {
+  it("still reads a record written before from-block requests were recorded, and keeps one that records a request", () => {
+    const old = {
+      v: 1,
+      chainId: 31337,
+      blockNumber: 9,
+      blockHash: word(9),
+      recent: [[9, word(9), 1, 1]],
+      fencingToken: 1,
+      updatedAt: 1,
+    };
+    const read = decodeCheckpoint(JSON.stringify(old));
+    expect(read).toEqual(old);
+    expect("fromBlock" in read).toBe(false);
+
+    const applied = { block: 7, appliedAt: 1_700_000_000_000 };
+    const cp = makeCheckpoint(31337, [{ number: 9, hash: word(9), txCount: 1, observedAt: 1 }], 1, {
+      fromBlock: applied,
+    });
+    expect(decodeCheckpoint(encodeCheckpoint(cp)).fromBlock).toEqual(applied);
+    const none = makeCheckpoint(31337, [{ number: 9, hash: word(9), txCount: 1, observedAt: 1 }], 1);
+    expect(encodeCheckpoint(none)).not.toContain("fromBlock");
+    expect(() =>
+      decodeCheckpoint(JSON.stringify({ ...old, fromBlock: { block: -1, appliedAt: 1 } })),
+    ).toThrow(expect.objectContaining({ code: "ATT_INGEST_CHECKPOINT_INVALID" }) as Error);
+  });
+
   it("refuses to resume from a corrupt latest record, even when an older one is valid, and says how to fix it", async () => {
     const t = await ingestTopics();
     const logger = createLogger({ level: "silent" });

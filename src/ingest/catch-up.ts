@@ -55,7 +55,7 @@ export async function catchUp(
     const messages = batch.flatMap((b) => b.messages);
     const recent = [...state.recent, ...blocks].slice(-o.recentBlocks);
     await d.journal.record(batch.map((b) => ({ hash: b.block.hash, messages: b.messages })));
-    await commit(d, publisher, messages, recent);
+    await commit(d, publisher, state, messages, recent);
     state.recent = recent;
     state.next = blocks[blocks.length - 1]!.number + 1;
     committed = true;

@@ -12,6 +12,12 @@ import type { PublishedBlock } from "./types.js";
  * `recent` holds the last published blocks (ascending, the last one is `blockNumber`), which is
  * what reorg detection compares against after a restart; `observedAt` per block lets an orphaned
  * block be re-derived byte for byte when its journal entry is gone.
+ *
+ * `fromBlock` makes `ATT_INGEST_FROM_BLOCK` / `--from-block` one-shot: the first commit after
+ * starting from a requested block records that request, and every later checkpoint carries it
+ * forward, so a restart or a standby with the same request resumes instead of publishing the
+ * blocks again (session.ts `loadState`). Optional, so that checkpoints written before it
+ * existed still load; JSON omits it when no request was ever applied.
  */
 export interface Checkpoint {
   v: 1;
@@ -24,6 +30,16 @@ export interface Checkpoint {
   fencingToken: number;
   /** ms wall clock of the write. */
   updatedAt: number;
+  /** The last from-block request applied on this chain (absent: none, or an older checkpoint). */
+  fromBlock?: AppliedFromBlock;
+}
+
+/** A `--from-block` request as recorded in the checkpoint. */
+export interface AppliedFromBlock {
+  /** The requested block. */
+  block: number;
+  /** ms wall clock of the first commit that published from it. */
+  appliedAt: number;
 }
 
 const hash = z.string().regex(HASH32_RE);
@@ -36,6 +52,7 @@ const checkpointSchema = z.strictObject({
   recent: z.array(z.tuple([n, hash, n, n])),
   fencingToken: n,
   updatedAt: n,
+  fromBlock: z.strictObject({ block: n, appliedAt: n }).optional(),
 });
 
 export function encodeCheckpoint(cp: Checkpoint): string {
@@ -63,7 +80,7 @@ export function makeCheckpoint(
   chainId: number,
   recent: PublishedBlock[],
   fencingToken: number,
-  now = Date.now(),
+  opts: { now?: number; fromBlock?: AppliedFromBlock | undefined } = {},
 ): Checkpoint {
   const last = recent[recent.length - 1];
   if (!last) throw new Error("a checkpoint needs at least one published block");
@@ -74,7 +91,8 @@ export function makeCheckpoint(
     blockHash: last.hash,
     recent: recent.map((b) => [b.number, b.hash, b.txCount, b.observedAt]),
     fencingToken,
-    updatedAt: now,
+    updatedAt: opts.now ?? Date.now(),
+    ...(opts.fromBlock ? { fromBlock: opts.fromBlock } : {}),
   };
 }
 
@@ -168,7 +186,7 @@ export async function readCheckpoint(
       code: "ATT_INGEST_CHECKPOINT_INVALID",
       cause: problem,
       details: [
-        "Fix: restart with --from-block <n> (the block after the last one you know was published), or point ATT_INGEST_CHECKPOINT_TOPIC at a fresh topic.",
+        "Fix: restart with --from-block <n> (the block after the last one you know was published: the ingester then starts there and replaces this record), or point ATT_INGEST_CHECKPOINT_TOPIC at a fresh topic.",
       ],
     });
   }

@@ -189,7 +189,6 @@ export function createIngester(deps: IngesterDeps): Ingester {
       onHead: observeHead,
     });
     triggerRef.current = trigger;
-    const start = { fromBlock: o.fromBlock };
 
     try {
       while (!signal.aborted) {
@@ -222,7 +221,6 @@ export function createIngester(deps: IngesterDeps): Ingester {
                   logger,
                   metrics,
                   status,
-                  start,
                   observeHead,
                   ...(deps.progressStream ? { progressStream: deps.progressStream } : {}),
                 },

@@ -26,7 +26,7 @@ export async function findCommonAncestor(
   throw new ReorgTooDeepError("The chain reorganised below every published block this ingester remembers", {
     details: [
       `Remembered blocks: ${recent.length}${oldest ? ` (from ${oldest.number})` : ""}`,
-      "Fix: restart with --from-block <n> at a block before the fork (already published blocks after it are published again), or raise ATT_INGEST_RECENT_BLOCKS.",
+      "Fix: restart with --from-block <n> at a block before the fork (already published blocks after it are published again; a value equal to the last one applied is ignored), or raise ATT_INGEST_RECENT_BLOCKS.",
     ],
   });
 }

@@ -50,7 +50,7 @@ export async function resolveReorg(
     orphaned_to: orphaned[orphaned.length - 1]!.number,
     removed_txs: removed.length,
   });
-  await commit(d, publisher, removed, recent);
+  await commit(d, publisher, state, removed, recent);
   d.metrics.removedPublished.inc(removed.length);
   state.recent = recent;
   state.next = ancestor.number + 1;

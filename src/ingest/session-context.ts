@@ -31,8 +31,6 @@ export interface SessionDeps {
   logger: Logger;
   metrics: IngestMetrics;
   status: SessionStatus;
-  /** `--from-block`, consumed by the first commit of this process. */
-  start: { fromBlock: number | undefined };
   /** Called with every head the session reads (reorg observation within the depth). */
   observeHead?: (head: BlockHeader) => void;
   progressStream?: NodeJS.WriteStream;
@@ -43,16 +41,31 @@ export interface State {
   next: number | undefined;
   /** Published blocks, ascending, at most options.recentBlocks. */
   recent: PublishedBlock[];
+  /**
+   * The from-block request that every checkpoint of this session records: the one read from
+   * the checkpoint, or the one this session applies (`appliedAt` undefined until its first
+   * commit, which records it in the same transaction as the first blocks published from it).
+   */
+  fromBlock: { block: number; appliedAt: number | undefined } | undefined;
 }
 
-/** Commits messages with the checkpoint of `recent`; updates status and metrics. */
+/**
+ * Commits messages with the checkpoint of `recent` (and of `state.fromBlock`); updates status
+ * and metrics. The caller moves `state.recent`/`state.next` once it resolves.
+ */
 export async function commit(
   d: SessionDeps,
   publisher: Publisher,
+  state: State,
   messages: TokenTransferTx[],
   recent: PublishedBlock[],
 ) {
-  const checkpoint = makeCheckpoint(d.chainId, recent, d.fencingToken);
+  const now = Date.now();
+  const fromBlock = state.fromBlock && {
+    block: state.fromBlock.block,
+    appliedAt: state.fromBlock.appliedAt ?? now,
+  };
+  const checkpoint = makeCheckpoint(d.chainId, recent, d.fencingToken, { now, fromBlock });
   try {
     await publisher.commit(messages, checkpoint, () => d.lease.assertHeld());
   } catch (err) {
@@ -61,7 +74,7 @@ export async function commit(
     throw err;
   }
   d.metrics.kafkaTransactions.inc({ result: "committed" });
-  d.start.fromBlock = undefined;
+  state.fromBlock = fromBlock;
   d.status.published = { number: checkpoint.blockNumber, hash: checkpoint.blockHash };
   d.metrics.publishedBlock.set(checkpoint.blockNumber);
 }

@@ -1,7 +1,7 @@
-import { isRetryable } from "../kernel/errors.js";
+import { errorCode, isRetryable } from "../kernel/errors.js";
 import { sleep } from "../kernel/shutdown.js";
 import { catchUp } from "./catch-up.js";
-import { readCheckpoint, toPublishedBlocks } from "./checkpoint.js";
+import { readCheckpoint, toPublishedBlocks, type Checkpoint } from "./checkpoint.js";
 import { LeaseLostError } from "./errors.js";
 import { openPublisher, PublishError, type Publisher } from "./publisher.js";
 import { resolveReorg } from "./retract.js";
@@ -33,25 +33,18 @@ export async function runSession(d: SessionDeps, signal: AbortSignal): Promise<v
   }
 }
 
+/**
+ * Where this session starts. A from-block request (`ATT_INGEST_FROM_BLOCK`, `--from-block`) is
+ * one-shot: it is honoured unless the checkpoint records that the same value was already
+ * applied, in which case the session resumes after the checkpoint like any other. Because the
+ * record lives in the checkpoint (committed with the blocks), this holds for a supervisor's
+ * restart, a retried session and a standby that takes over with the same environment; until
+ * the first commit nothing is recorded, so a start that published nothing is simply repeated.
+ */
 async function loadState(d: SessionDeps): Promise<State> {
-  if (d.start.fromBlock !== undefined) {
-    d.logger.info({
-      msg: "Starting at the requested block, ignoring the checkpoint",
-      from_block: d.start.fromBlock,
-    });
-    return { next: d.start.fromBlock, recent: [] };
-  }
-  const cp = await readCheckpoint(d.kafka, {
-    topic: d.options.topicCheckpoint,
-    chainId: d.chainId,
-    timeoutMs: 30_000,
-    logger: d.logger,
-  });
-  if (!cp) {
-    d.logger.info({ msg: "No checkpoint, starting at the confirmed head" });
-    return { next: undefined, recent: [] };
-  }
-  if (cp.fencingToken > d.fencingToken) {
+  const requested = d.options.fromBlock;
+  const cp = await readCheckpointFor(d, requested);
+  if (cp && cp.fencingToken > d.fencingToken) {
     // Either a newer holder wrote it (we must step down) or Redis lost the counter; raising the
     // counter makes the next acquisition (ours or the standby's) outrank every checkpoint.
     await d.lease.raiseFence(cp.fencingToken).catch(() => undefined);
@@ -59,14 +52,65 @@ async function loadState(d: SessionDeps): Promise<State> {
       details: [`Checkpoint token: ${cp.fencingToken}`, `Ours: ${d.fencingToken}`],
     });
   }
+  if (requested !== undefined) {
+    if (cp?.fromBlock?.block === requested) {
+      d.logger.info({
+        msg: "ATT_INGEST_FROM_BLOCK was already applied; resuming from the checkpoint",
+        from_block: requested,
+        applied_at: new Date(cp.fromBlock.appliedAt).toISOString(),
+        block_number: cp.blockNumber,
+        block_hash: cp.blockHash,
+      });
+      return resume(d, cp);
+    }
+    d.logger.info({
+      msg: "Starting from ATT_INGEST_FROM_BLOCK",
+      from_block: requested,
+      checkpoint_block: cp?.blockNumber ?? null,
+      previous_from_block: cp?.fromBlock?.block ?? null,
+    });
+    return { next: requested, recent: [], fromBlock: { block: requested, appliedAt: undefined } };
+  }
+  if (!cp) {
+    d.logger.info({ msg: "No checkpoint, starting at the confirmed head" });
+    return { next: undefined, recent: [], fromBlock: undefined };
+  }
   d.logger.info({
     msg: "Resuming after the checkpoint",
     block_number: cp.blockNumber,
     block_hash: cp.blockHash,
   });
+  return resume(d, cp);
+}
+
+/**
+ * The committed checkpoint. An invalid one is fatal, except when a from-block is requested:
+ * that is the documented way out (the first commit replaces the record), and whether the
+ * request was applied before cannot be known from an unreadable record.
+ */
+async function readCheckpointFor(d: SessionDeps, requested: number | undefined) {
+  try {
+    return await readCheckpoint(d.kafka, {
+      topic: d.options.topicCheckpoint,
+      chainId: d.chainId,
+      timeoutMs: 30_000,
+      logger: d.logger,
+    });
+  } catch (err) {
+    if (requested === undefined || errorCode(err) !== "ATT_INGEST_CHECKPOINT_INVALID") throw err;
+    d.logger.warn({
+      msg: "The checkpoint is invalid; starting from ATT_INGEST_FROM_BLOCK, which replaces it",
+      from_block: requested,
+      err: err instanceof Error ? err.message : String(err),
+    });
+    return undefined;
+  }
+}
+
+function resume(d: SessionDeps, cp: Checkpoint): State {
   d.status.published = { number: cp.blockNumber, hash: cp.blockHash };
   d.metrics.publishedBlock.set(cp.blockNumber);
-  return { next: cp.blockNumber + 1, recent: toPublishedBlocks(cp) };
+  return { next: cp.blockNumber + 1, recent: toPublishedBlocks(cp), fromBlock: cp.fromBlock };
 }
 
 async function follow(
@@ -86,9 +130,10 @@ async function follow(
       d.metrics.headBlock.set(head.number);
       const target = head.number - d.confirmations;
       if (state.next === undefined) state.next = Math.max(0, target);
-      if (state.recent.length === 0 && state.next > 0) {
+      if (state.recent.length === 0 && state.next > 0 && target >= state.next) {
         // Anchor: the parent of the first block we publish. Not published itself (0 messages),
-        // it lets a reorg of that first block be resolved like any other.
+        // it lets a reorg of that first block be resolved like any other. Fetched once that
+        // block is due: a from-block above the head waits for it without fetch errors.
         const parent = await d.source.header(state.next - 1, signal);
         state.recent = [{ number: parent.number, hash: parent.hash, txCount: 0, observedAt: 0 }];
       }

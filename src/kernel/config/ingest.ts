@@ -14,7 +14,7 @@ export const ingestOptions = {
     int(
       "ATT_INGEST_FROM_BLOCK",
       undefined,
-      "Start at this block instead of the checkpoint (unset: resume after the checkpoint, or start at the confirmed head when there is none).",
+      "Start at this block instead of the checkpoint, once: the checkpoint records the value applied, so a restart or a standby with the same value resumes after the checkpoint; a different value is applied once again. Blocks after it already published are published again. Unset: resume after the checkpoint, or start at the confirmed head when there is none.",
       { min: 0 },
     ),
   ),
