@@ -3,6 +3,9 @@
 # not disturb a stack already running on the default ports:
 #   - a second `start` starts no second copy (same pids; one java broker, one redis, one anvil);
 #   - the services answer (Kafka produce + consume, Redis PING and noeviction, anvil eth_chainId);
+#   - `stack.sh kafka <tool>` runs Kafka's CLI tools against this stack's broker (its port by
+#     default), prints the tool's output alone on stdout, and refuses an unknown tool;
+#   - Redis keeps a key across a SIGKILL and a start (append-only file in <state>/redis-data);
 #   - a stale pid file naming an unrelated live process is cleaned up, and that process is not touched;
 #   - a port held by a foreign process makes `start` fail with a message naming the env variable;
 #   - `stop` leaves no process behind (no pid alive, ports free), and a second `stop` is a no-op.
@@ -152,6 +155,41 @@ check "anvil eth_chainId = 31337" node -e '
   fetch(`http://127.0.0.1:${process.env.ATT_ANVIL_PORT}`, { method: "POST", headers: { "content-type": "application/json" },
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) })
     .then((r) => r.json()).then((b) => process.exit(Number(b.result) === 31337 ? 0 : 1), () => process.exit(1));'
+
+# ---------------------------------------------------------------- kafka CLI tools
+t0=$(date +%s%3N)
+out="$("$STACK" kafka topics --list 2>"$STATE/tool.err")"
+echo "# kafka topics --list: $(($(date +%s%3N) - t0)) ms"
+check "kafka topics --list (default --bootstrap-server from ATT_KAFKA_PORT) names the test topic" \
+  bash -c 'grep -qx local-stack-test <<<"$0"' "$out"
+check "the tools log nothing at INFO (stderr empty)" test ! -s "$STATE/tool.err"
+check "kafka get-offsets: one record in local-stack-test" \
+  test "$("$STACK" kafka get-offsets --topic local-stack-test)" = "local-stack-test:0:1"
+check "kafka consumer-groups --describe shows the group's committed offset" bash -c \
+  '"$0" kafka consumer-groups --describe --group local-stack-test 2>/dev/null | grep -Eq "^local-stack-test +local-stack-test +0 +1 +1 +0 "' "$STACK"
+check "kafka configs (kafka.admin.ConfigCommand, from the broker jar) describes the topic" bash -c \
+  '"$0" kafka configs --describe --entity-type topics --entity-name local-stack-test | grep -q "configs for topic local-stack-test"' "$STACK"
+check "kafka console-consumer prints the record" bash -c \
+  '[ "$("$0" kafka console-consumer --topic local-stack-test --from-beginning --max-messages 1 --property print.key=true 2>/dev/null)" = "$(printf "a\thello")" ]' "$STACK"
+set +e
+out="$("$STACK" kafka no-such-tool 2>&1)"
+rc=$?
+set -e
+check "an unknown tool exits non-zero and says what is expected" bash -c '[ "$1" != 0 ] && grep -q "expected consumer-groups" <<<"$0"' "$out" "$rc"
+
+# ---------------------------------------------------------------- redis append-only file
+check "redis: appendonly yes, appendfsync everysec, dir <state>/redis-data" bash -c '
+  [ "$(redis-cli -p "$ATT_REDIS_PORT" config get appendonly | tail -1)" = yes ] &&
+  [ "$(redis-cli -p "$ATT_REDIS_PORT" config get appendfsync | tail -1)" = everysec ] &&
+  [ "$(redis-cli -p "$ATT_REDIS_PORT" config get dir | tail -1)" = "$0/redis-data" ]' "$STATE"
+redis-cli -p "$ATT_REDIS_PORT" set local-stack-test:kept yes >/dev/null
+kill -9 "$R1"
+for _ in $(seq 1 100); do alive "$R1" || break; sleep 0.05; done
+"$STACK" start redis >/dev/null
+R2="$(pid_of redis)"
+check "redis restarted after SIGKILL with a new pid ($R2)" bash -c '[ -n "$1" ] && [ "$1" != "$2" ] && alive "$1"' _ "$R2" "$R1"
+check "redis kept a key across SIGKILL and start" test "$(redis-cli -p "$ATT_REDIS_PORT" get local-stack-test:kept)" = yes
+R1="$R2"
 
 # ---------------------------------------------------------------- stale pid file
 "$STACK" stop anvil >/dev/null
