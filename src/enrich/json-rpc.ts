@@ -1,5 +1,5 @@
 import { PermanentUpstreamError, RateLimitedError, UpstreamError } from "../kernel/errors.js";
-import { requestJson } from "./http.js";
+import { badAnswer, isRecord, requestJson } from "./http.js";
 
 export interface RpcCall {
   method: string;
@@ -19,6 +19,13 @@ export interface JsonRpcOptions {
  * Sends calls as ONE JSON-RPC batch request and returns the outcomes in call order (nodes may
  * answer a batch in any order; ids map them back). Transport failures throw retryable errors;
  * a per-call error is returned for the caller to judge (a revert is an answer, a rate limit is not).
+ *
+ * The answer is checked against JSON-RPC 2.0: an array with exactly one response per call, each
+ * with its own id and either a `result` or an `error: { code: integer, message: string }`. Anything
+ * else — an object where the array belongs, a response without result and error (which would read
+ * as "no value"), an unknown or repeated id, a missing call — is a BadAnswerError
+ * (ATT_PROVIDER_BAD_ANSWER, retryable). A whole-batch error object (`{ error }` instead of the
+ * array) is judged like a per-call error. Results are the caller's to check.
  */
 export async function rpcBatch(
   opts: JsonRpcOptions,
@@ -27,37 +34,49 @@ export async function rpcBatch(
 ): Promise<RpcOutcome[]> {
   if (calls.length === 0) return [];
   const payload = calls.map((c, id) => ({ jsonrpc: "2.0", id, method: c.method, params: c.params }));
-  const { status, body } = await requestJson(opts.url, {
+  const what = `JSON-RPC ${[...new Set(calls.map((c) => c.method))].join(", ")}`;
+  const expected = `an array of ${calls.length} JSON-RPC responses, ids 0..${calls.length - 1}, each with a result or an error {code, message}`;
+  const { status, body, text } = await requestJson(opts.url, {
     method: "POST",
     body: payload,
     timeoutMs: opts.timeoutMs,
     rateLimitPauseMs: opts.rateLimitPauseMs,
+    what,
+    expected,
     ...(signal ? { signal } : {}),
   });
+  const bad = () => badAnswer(what, { url: opts.url, status, got: text, expected });
   if (!Array.isArray(body)) {
-    const single = body as { error?: { code?: number; message?: string } } | undefined;
-    if (single?.error) throwForRpcError(single.error.code ?? 0, single.error.message ?? "", opts);
-    throw new UpstreamError(`JSON-RPC batch answered HTTP ${status} without an array`, {
-      code: "ATT_RPC_BAD_ANSWER",
-    });
+    const error = isRecord(body) ? rpcError(body.error) : undefined;
+    if (error) throwForRpcError(error.code, error.message, opts);
+    throw bad();
   }
+  if (body.length !== calls.length) throw bad();
   const out: (RpcOutcome | undefined)[] = new Array(calls.length);
-  for (const item of body as {
-    id?: number;
-    result?: unknown;
-    error?: { code?: number; message?: string };
-  }[]) {
-    if (typeof item?.id !== "number" || item.id < 0 || item.id >= calls.length) continue;
-    out[item.id] = item.error
-      ? { ok: false, code: Number(item.error.code ?? 0), message: String(item.error.message ?? "") }
-      : { ok: true, result: item.result };
+  for (const item of body as unknown[]) {
+    if (!isRecord(item)) throw bad();
+    const id = item.id;
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= calls.length || out[id]) {
+      throw bad();
+    }
+    const hasResult = "result" in item;
+    const error = "error" in item ? rpcError(item.error) : undefined;
+    if (hasResult === "error" in item || ("error" in item && !error)) throw bad();
+    out[id] = error ? { ok: false, ...error } : { ok: true, result: item.result };
   }
-  return out.map((o, i) => {
-    if (o) return o;
-    throw new UpstreamError(`JSON-RPC batch answer lacks call ${i} (${calls[i]!.method})`, {
-      code: "ATT_RPC_BAD_ANSWER",
-    });
-  });
+  return out as RpcOutcome[];
+}
+
+/** A JSON-RPC error object `{ code: integer, message: string }`, or undefined for any other shape. */
+function rpcError(v: unknown): { code: number; message: string } | undefined {
+  if (
+    !isRecord(v) ||
+    typeof v.code !== "number" ||
+    !Number.isInteger(v.code) ||
+    typeof v.message !== "string"
+  )
+    return undefined;
+  return { code: v.code, message: v.message };
 }
 
 /** One call; node errors become thrown errors (rate limits retryable, unknown methods permanent). */
@@ -85,4 +104,11 @@ export function throwForRpcError(code: number, message: string, opts: { rateLimi
 /** Whether a per-call error means "the contract reverted" (an answer about the contract). */
 export function isRevert(o: { code: number; message: string }): boolean {
   return o.code === 3 || /revert|invalid opcode|out of gas/i.test(o.message);
+}
+
+/** A JSON-RPC quantity ("0x1a"; leading zeros tolerated) as a safe integer, or null for any other value. */
+export function parseQuantity(v: unknown): number | null {
+  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(v)) return null;
+  const n = Number(BigInt(v));
+  return Number.isSafeInteger(n) ? n : null;
 }

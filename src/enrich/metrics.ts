@@ -5,6 +5,8 @@ type DepthSource = () => Promise<Record<string, number>>;
 /** Metrics of the enrichment stage, registered once per registry (several enrichers may share one). */
 export interface EnrichMetrics {
   apiCalls: Counter<"provider" | "outcome">;
+  /** Provider answers in a shape we do not know (ATT_PROVIDER_BAD_ANSWER), one per answer. */
+  badAnswers: Counter<"provider">;
   rateLimitWaits: Counter<"provider">;
   rateLimitWaitSeconds: Counter<"provider">;
   cacheLookups: Counter<"cache" | "kind" | "result">;
@@ -36,6 +38,12 @@ export function enrichMetrics(registry: Registry): EnrichMetrics {
       name: "att_enrich_api_calls_total",
       help: "Provider calls by provider and outcome (ok, none, not_token, rate_limited, retryable_error, permanent_error).",
       labelNames: ["provider", "outcome"],
+      registers,
+    }),
+    badAnswers: new Counter({
+      name: "att_enrich_bad_answers_total",
+      help: "Provider answers in a shape we do not know (wrong type, missing field, not JSON): retried, never cached. One per answer, even when a JSON-RPC batch served several lookups.",
+      labelNames: ["provider"],
       registers,
     }),
     rateLimitWaits: new Counter({

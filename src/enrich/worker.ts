@@ -5,6 +5,7 @@ import { errorCode, isRetryable, RateLimitedError, AttError } from "../kernel/er
 import type { Logger } from "../kernel/logger.js";
 import { createGroupBatcher } from "./batcher.js";
 import { cacheKey, encodeValue, queueName, type LookupKind, type LookupValue } from "./keys.js";
+import { BAD_ANSWER_CODE } from "./http.js";
 import { enrichMetrics } from "./metrics.js";
 import {
   createFirstTxProvider,
@@ -43,9 +44,16 @@ export interface EnrichWorkers {
   close(): Promise<void>;
 }
 
-/** Error message carried to waiting processes as the job's failedReason: `CODE: message`. */
+/**
+ * Error message carried to waiting processes as the job's failedReason: `CODE: message`, with the
+ * error's "Got: …" / "Expected: …" lines (a bad answer's reason says what came and what should
+ * have), never its URL.
+ */
 function failureMessage(err: unknown): string {
-  return `${errorCode(err)}: ${err instanceof AttError ? err.shortMessage : err instanceof Error ? err.message : String(err)}`;
+  if (!(err instanceof AttError))
+    return `${errorCode(err)}: ${err instanceof Error ? err.message : String(err)}`;
+  const context = err.details.filter((d) => /^(Got|Expected): /.test(d));
+  return `${err.code}: ${[err.shortMessage, ...context].join("; ")}`;
 }
 
 /** At most one job per `duration / max` ms (+10 %): never more than `max` in any sliding `duration`. */
@@ -64,7 +72,8 @@ export function evenlySpaced(max: number, duration: number): { max: number; dura
  * - a provider's "rate limit reached" answer pauses the whole queue (`worker.rateLimit(ms)`)
  *   and puts the job back without spending an attempt (`Worker.RateLimitError()`);
  * - transient errors are retried with exponential backoff (set on the job by the enqueuer);
- *   permanent ones fail at once (`UnrecoverableError`);
+ *   permanent ones fail at once (`UnrecoverableError`). An answer in a shape we do not know
+ *   (ATT_PROVIDER_BAD_ANSWER) is transient: counted, retried, and never written to the cache;
  * - the cache is read first (a value may have arrived since the job was queued) and written
  *   before the job completes, so a process that misses the completion event finds it in Redis.
  */
@@ -76,6 +85,8 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
   const kinds = deps.kinds ?? ["token", "firsttx"];
   const workers: Worker<EnrichJobData, EnrichJobResult>[] = [];
   const connections: Redis[] = [];
+  /** Bad answers already counted: one JSON-RPC batch answer fails every token job it served. */
+  const countedBadAnswers = new WeakSet<object>();
 
   for (const kind of kinds) {
     const provider: TokenMetadataProvider | FirstTxProvider =
@@ -131,6 +142,10 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
             throw Worker.RateLimitError();
           }
           const retry = isRetryable(err);
+          if (errorCode(err) === BAD_ANSWER_CODE && !countedBadAnswers.has(err as object)) {
+            countedBadAnswers.add(err as object);
+            metrics.badAnswers.inc({ provider: provider.name });
+          }
           metrics.apiCalls.inc({
             provider: provider.name,
             outcome: retry ? "retryable_error" : "permanent_error",
@@ -141,6 +156,7 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
             address: job.data.address,
             attempt: job.attemptsMade + 1,
             retryable: retry,
+            code: errorCode(err),
             err: failureMessage(err),
           });
           throw retry ? new Error(failureMessage(err)) : new UnrecoverableError(failureMessage(err));

@@ -1,6 +1,6 @@
 import { PermanentUpstreamError, RateLimitedError, UpstreamError } from "../../kernel/errors.js";
 import { scrubSecrets } from "../../kernel/logger.js";
-import { requestJson } from "../http.js";
+import { badAnswer, isRecord, requestJson } from "../http.js";
 import type { FirstTxProvider } from "../types.js";
 
 export interface EtherscanOptions {
@@ -12,11 +12,9 @@ export interface EtherscanOptions {
   rateLimitPauseMs: number;
 }
 
-interface TxlistBody {
-  status?: string;
-  message?: string;
-  result?: unknown;
-}
+/** The documented answers; anything else is a bad answer. */
+const EXPECTED =
+  '{status:"1", message, result:[{timeStamp:"<digits>", …}]}, {status:"0", message:"No transactions found", result:[]} or an error {status:"0", message:"NOTOK", result:"<error text>"}';
 
 /**
  * An address's first transaction from the Etherscan-compatible `txlist` API
@@ -26,8 +24,10 @@ interface TxlistBody {
  * reached") → RateLimitedError (the queue pauses); "Max daily rate limit reached…" → RateLimitedError
  * that pauses the queue until 00:00 UTC (the free tier's 100,000 calls/day; retrying sooner only
  * burns requests);
- * `result:"Invalid API Key"` and other definitive refusals → PermanentUpstreamError; anything
- * else → retryable UpstreamError.
+ * `result:"Invalid API Key"` and other definitive refusals → PermanentUpstreamError; any other
+ * error text → retryable UpstreamError. An answer in none of these shapes (`result` an object, a
+ * `status:"1"` without transactions, a number as `timeStamp`, no `status`, not JSON) is a
+ * BadAnswerError (ATT_PROVIDER_BAD_ANSWER): retried, never cached, never "no transaction" (issue 13).
  */
 export function createEtherscanFirstTx(opts: EtherscanOptions): FirstTxProvider {
   return {
@@ -42,29 +42,34 @@ export function createEtherscanFirstTx(opts: EtherscanOptions): FirstTxProvider 
       u.searchParams.set("offset", "1");
       u.searchParams.set("sort", "asc");
       if (opts.apiKey) u.searchParams.set("apikey", opts.apiKey);
-      const { status, body } = await requestJson(u.toString(), {
+      const url = u.toString();
+      const what = "Etherscan txlist";
+      const { status, body, text } = await requestJson(url, {
         timeoutMs: opts.timeoutMs,
         rateLimitPauseMs: opts.rateLimitPauseMs,
+        what,
+        expected: EXPECTED,
         ...(signal ? { signal } : {}),
       });
-      const b = (body ?? {}) as TxlistBody;
-      if (b.status === "1" && Array.isArray(b.result)) {
-        const ts = Number((b.result[0] as { timeStamp?: unknown } | undefined)?.timeStamp);
-        if (b.result.length === 0) return null;
-        if (Number.isSafeInteger(ts) && ts >= 0) return ts;
-        throw new UpstreamError("Etherscan txlist answered without a valid timeStamp", {
-          code: "ATT_ETHERSCAN_BAD_ANSWER",
-          details: [`Got: ${JSON.stringify(b.result[0]).slice(0, 200)}`],
-        });
+      const bad = () => badAnswer(what, { url, status, got: text, expected: EXPECTED });
+      // `message` varies ("OK", "OK-Missing/Invalid API Key, rate limit of 1/5sec applied"): a string.
+      if (!isRecord(body) || typeof body.message !== "string") throw bad();
+      const b = body as { status: unknown; message: string; result: unknown };
+      if (b.status === "1") {
+        const first: unknown = Array.isArray(b.result) ? b.result[0] : undefined;
+        const ts = isRecord(first) && typeof first.timeStamp === "string" ? first.timeStamp : "";
+        if (!/^\d{1,15}$/.test(ts)) throw bad();
+        return Number(ts);
       }
-      if (b.status === "0" && Array.isArray(b.result) && /no transactions found/i.test(b.message ?? ""))
-        return null;
-      const result = typeof b.result === "string" ? scrubSecrets(b.result) : JSON.stringify(b.result ?? null);
-      const details = [
-        `HTTP ${status}`,
-        `Message: ${b.message ?? "(none)"}`,
-        `Result: ${result.slice(0, 200)}`,
-      ];
+      if (b.status !== "0") throw bad();
+      if (Array.isArray(b.result)) {
+        if (b.result.length === 0 && /^no transactions found$/i.test(b.message)) return null;
+        throw bad();
+      }
+      // An error is {status:"0", message:"NOTOK", result:"<error text>"}.
+      if (typeof b.result !== "string" || b.message !== "NOTOK") throw bad();
+      const result = scrubSecrets(b.result, opts.apiKey ? [opts.apiKey] : []);
+      const details = [`HTTP ${status}`, `Message: ${b.message}`, `Result: ${result.slice(0, 200)}`];
       // Checked before the per-second limit, whose pattern it also matches.
       if (/daily.*limit/i.test(result)) {
         const resumeAt = nextUtcMidnight(Date.now());

@@ -1,45 +1,67 @@
 import { UpstreamError } from "../../kernel/errors.js";
-import { rpcCall, type JsonRpcOptions } from "../json-rpc.js";
+import { badAnswer, isRecord } from "../http.js";
+import { parseQuantity, rpcCall, type JsonRpcOptions } from "../json-rpc.js";
 import type { FirstTxProvider } from "../types.js";
 
-interface SearchResult {
-  txs?: { blockNumber?: string; blockTimestamp?: string }[];
-  receipts?: { timestamp?: string | number }[];
-}
+const SEARCH_EXPECTED =
+  "{txs: [{blockNumber: quantity, …}], receipts: [{timestamp?, …}] (as many as txs), firstPage: boolean, lastPage: boolean}; txs [] when the address has no transaction";
+const blockExpected = (hex: string) => `a block {number: "${hex}", timestamp: quantity, …}`;
 
 /**
  * First transaction of an address from the node's Otterscan API (Erigon, anvil):
  * `ots_searchTransactionsAfter(address, 0, 1)`. Its receipts carry the block `timestamp`
- * (Erigon, anvil); when a node leaves it out, the block is fetched for its timestamp.
+ * (Erigon: a number, anvil: a quantity); when a node leaves it out, the block is fetched for its
+ * timestamp. Only `txs: []` in an answer of the documented shape means "no transaction"
+ * (null): any other shape — `{weird: […]}`, txs that are not an array, a tx without its block
+ * number — is a BadAnswerError (ATT_PROVIDER_BAD_ANSWER), retried and never cached (issue 13).
  */
 export function createOtterscanFirstTx(opts: JsonRpcOptions): FirstTxProvider {
+  const bad = (what: string, got: unknown, expected: string) =>
+    badAnswer(what, { url: opts.url, got, expected });
   return {
     name: "otterscan",
     async fetch(address, signal) {
-      const r = (await rpcCall(
+      const r = await rpcCall(
         opts,
         { method: "ots_searchTransactionsAfter", params: [address, 0, 1] },
         signal,
-      )) as SearchResult;
-      const tx = r?.txs?.[0];
-      if (!tx) return null;
-      const fromReceipt = r.receipts?.[0]?.timestamp ?? tx.blockTimestamp;
-      if (fromReceipt !== undefined) return toSeconds(fromReceipt);
-      const block = (await rpcCall(
-        opts,
-        { method: "eth_getBlockByNumber", params: [tx.blockNumber, false] },
-        signal,
-      )) as { timestamp?: string } | null;
-      if (!block?.timestamp)
-        throw new UpstreamError(`Block ${tx.blockNumber} of ${address}'s first transaction not found`);
-      return toSeconds(block.timestamp);
+      );
+      const what = "ots_searchTransactionsAfter";
+      if (
+        !isRecord(r) ||
+        !Array.isArray(r.txs) ||
+        !Array.isArray(r.receipts) ||
+        r.txs.length !== r.receipts.length ||
+        typeof r.firstPage !== "boolean" ||
+        typeof r.lastPage !== "boolean"
+      )
+        throw bad(what, r, SEARCH_EXPECTED);
+      if (r.txs.length === 0) return null;
+      // A page holds whole blocks and pageSize is 1: every tx here is in the first block.
+      const tx: unknown = r.txs[0];
+      const receipt: unknown = r.receipts[0];
+      const blockNumber = isRecord(tx) ? parseQuantity(tx.blockNumber) : null;
+      if (!isRecord(tx) || !isRecord(receipt) || blockNumber === null) throw bad(what, r, SEARCH_EXPECTED);
+      const stamp = receipt.timestamp ?? tx.blockTimestamp;
+      if (stamp !== undefined) {
+        const seconds = timestamp(stamp);
+        if (seconds === null) throw bad(what, r, `${SEARCH_EXPECTED}; timestamp a quantity or an integer`);
+        return seconds;
+      }
+      const hex = `0x${blockNumber.toString(16)}`;
+      const block = await rpcCall(opts, { method: "eth_getBlockByNumber", params: [hex, false] }, signal);
+      // null is the node's documented "no such block": contradicting its own search, so retry.
+      if (block === null) throw new UpstreamError(`Block ${hex} of ${address}'s first transaction not found`);
+      const seconds = isRecord(block) ? parseQuantity(block.timestamp) : null;
+      if (!isRecord(block) || parseQuantity(block.number) !== blockNumber || seconds === null)
+        throw bad("eth_getBlockByNumber", block, blockExpected(hex));
+      return seconds;
     },
   };
 }
 
-function toSeconds(v: string | number): number {
-  const n = typeof v === "number" ? v : Number(BigInt(v));
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new UpstreamError(`Invalid block timestamp ${String(v)}`, { code: "ATT_RPC_BAD_ANSWER" });
-  return n;
+/** Unix seconds from a quantity ("0x5f5e1000") or a JSON integer (Erigon's receipts); else null. */
+function timestamp(v: unknown): number | null {
+  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  return parseQuantity(v);
 }

@@ -1,8 +1,10 @@
+import { badAnswer } from "../http.js";
 import { isRevert, rpcBatch, throwForRpcError, type JsonRpcOptions, type RpcCall } from "../json-rpc.js";
 import type { TokenMeta, TokenMetadataProvider } from "../types.js";
 
 const SELECTOR = { name: "0x06fdde03", symbol: "0x95d89b41", decimals: "0x313ce567" } as const;
 const FIELDS = ["name", "symbol", "decimals"] as const;
+const HEX_DATA = /^0x([0-9a-fA-F]{2})*$/;
 
 /**
  * Token metadata from the node: `name()`, `symbol()` and `decimals()` of every address of a
@@ -10,6 +12,9 @@ const FIELDS = ["name", "symbol", "decimals"] as const;
  * (MKR-style). An address whose `decimals()` reverts or answers nothing decodable (an EOA, a
  * contract that is not an ERC-20) gets kind `not-erc20` — an answer, never a crash. Errors that
  * are not about the contract (rate limits, node failures) fail the whole group, retryably.
+ * An `eth_call` result is hex data ("0x" for an EOA); any other result (a number, null, an
+ * object, a non-hex string) is not "no token": it fails the group with a BadAnswerError
+ * (ATT_PROVIDER_BAD_ANSWER, retried, never cached — issue 13).
  */
 export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): TokenMetadataProvider {
   return {
@@ -25,7 +30,14 @@ export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): T
       return addresses.map((address, i) => {
         const raw: (string | null)[] = FIELDS.map((_, k) => {
           const o = outcomes[i * 3 + k]!;
-          if (o.ok) return typeof o.result === "string" ? o.result : null;
+          if (o.ok) {
+            if (typeof o.result === "string" && HEX_DATA.test(o.result)) return o.result;
+            throw badAnswer(`eth_call ${FIELDS[k]}() of ${address}`, {
+              url: opts.url,
+              got: o.result,
+              expected: 'hex data ("0x…", an even number of hex digits; "0x" when there is no code)',
+            });
+          }
           if (isRevert(o)) return null;
           return throwForRpcError(o.code, o.message, opts);
         });
@@ -44,7 +56,7 @@ export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): T
 }
 
 function words(hex: string | null): string | null {
-  if (!hex || !/^0x([0-9a-fA-F]{2})*$/.test(hex) || hex.length < 66) return null;
+  if (!hex || !HEX_DATA.test(hex) || hex.length < 66) return null;
   return hex.slice(2);
 }
 
