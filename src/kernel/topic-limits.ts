@@ -1,5 +1,6 @@
 import "./kafkajs-fix.js";
-import { ConfigResourceTypes } from "kafkajs";
+// The default export: Node's ESM loader does not see this CommonJS module's named export in dist/.
+import kafkajs from "kafkajs";
 import type { Admin } from "./kafka.js";
 
 /**
@@ -13,7 +14,7 @@ export async function readMaxMessageBytes(admin: Admin, topics: string[]): Promi
   const res = await admin.describeConfigs({
     includeSynonyms: false,
     resources: unique.map((name) => ({
-      type: ConfigResourceTypes.TOPIC,
+      type: kafkajs.ConfigResourceTypes.TOPIC,
       name,
       configNames: ["max.message.bytes"],
     })),

@@ -167,6 +167,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     const c = out.counts;
     for (const [code, n] of out.dlqCodes) o.metrics.dlq.inc({ reason: "malformed", code }, n);
     if (c.retracted) o.metrics.retractions.inc(c.retracted);
+    if (c.duplicates) o.metrics.duplicates.inc(c.duplicates);
     o.metrics.observeScores(out.scores, c.anomalous, out.scores.length);
     for (const t of out.observedAt) o.metrics.e2eLatencySeconds.observe(Math.max(0, committedAt - t) / 1000);
   }

@@ -13,6 +13,7 @@ export interface ScoreMetrics {
   paused: Gauge<"dependency">;
   pauses: Counter<"dependency">;
   retractions: Counter;
+  duplicates: Counter;
   scores: Histogram;
   anomalyRate: Gauge;
   batchFailures: Counter<"code">;
@@ -107,6 +108,11 @@ export function createScoreMetrics(
     retractions: new Counter({
       name: "att_score_retractions_total",
       help: "Transactions retracted after a reorg (removed: true).",
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: "att_score_duplicates_total",
+      help: "Messages skipped because they repeat a transaction already in their batch (same hash and block).",
       registers: [registry],
     }),
     scores,

@@ -37,7 +37,15 @@ export interface BatchOutcome {
   /** Every record to write in one transaction, in input order per transaction (see createBatchProcessor). */
   records: RoutedMessage[];
   findings: Finding[];
-  counts: { normal: number; anomalous: number; invalid: number; dlq: number; retracted: number };
+  counts: {
+    normal: number;
+    anomalous: number;
+    invalid: number;
+    dlq: number;
+    retracted: number;
+    /** Messages repeating a transaction already in the batch (same hash and block): skipped. */
+    duplicates: number;
+  };
   /** DLQ records by reason code (malformed input, too large, another chain…), for the metric. */
   dlqCodes: Map<string, number>;
   featureSec: number;
@@ -99,6 +107,10 @@ type Slot =
  * Kafka transaction: findings (routed), DLQ records for input that cannot be scored, and
  * retractions for transactions the ingester announced as reorged out (`removed: true`).
  *
+ * Duplicates: a message repeating a live transaction already in the batch (same hash and block)
+ * is skipped and counted; across batches a repeat gets the same uniqueKey again (idempotent for
+ * a reader that keys by it, as Forta's).
+ *
  * Order: the records of the batch follow the order of the input messages. A transaction, its
  * `removed: true` and its re-inclusion in another block, all in one batch, give finding,
  * tombstone, finding, in that order on the same key: after compaction the live finding is the
@@ -156,7 +168,11 @@ export function createBatchProcessor(deps: {
 
   return async function processBatch(messages: InputMessage[], signal?: AbortSignal): Promise<BatchOutcome> {
     const findings: Finding[] = [];
-    const counts = { normal: 0, anomalous: 0, invalid: 0, dlq: 0, retracted: 0 };
+    const counts = { normal: 0, anomalous: 0, invalid: 0, dlq: 0, retracted: 0, duplicates: 0 };
+    // Live transactions of this batch by hash → block hash: a repeat (a producer's retry, a
+    // replayed range) gets no second finding; a retraction clears it, so a transaction that
+    // returns to its block after a reorg and back is scored again.
+    const seen = new Map<string, string>();
     const dlqCodes = new Map<string, number>();
     const slots: Slot[] = [];
     const live: TokenTransferTx[] = [];
@@ -175,6 +191,7 @@ export function createBatchProcessor(deps: {
       }
       const tx = a.tx;
       if (tx.removed) {
+        seen.delete(tx.txHash);
         const records: RoutedMessage[] = [];
         for (const key of possibleFindingKeys(tx, model.version)) {
           for (const topic of findingTopics) {
@@ -194,6 +211,11 @@ export function createBatchProcessor(deps: {
         counts.retracted += 1;
         continue;
       }
+      if (seen.get(tx.txHash) === tx.blockHash) {
+        counts.duplicates += 1;
+        continue;
+      }
+      seen.set(tx.txHash, tx.blockHash);
       slots.push({ kind: "live", index: live.length });
       live.push(tx);
       liveFrom.push(m);

@@ -1,0 +1,142 @@
+import { appendFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { onTestFinished } from "vitest";
+import { parseFinding, type Finding } from "../../src/contracts/finding.js";
+import { createTopicsReady } from "../../src/kernel/kafka.js";
+import { connectedAdmin } from "../helpers/kafka.js";
+import { uniqueName } from "../helpers/names.js";
+
+/**
+ * The fault-injection suite's bookkeeping: what a case put in, what came out, and one line per
+ * case (also appended to .local/reports/faults.jsonl, from which the fault table is made).
+ */
+
+const REPORTS = fileURLToPath(new URL("../../.local/reports/", import.meta.url));
+
+/** A record as read back from a findings topic (by our client or by Kafka's console consumer). */
+export interface ReadRecord {
+  key: string | null;
+  value: string | null;
+}
+
+export interface Tally {
+  /** Transaction findings (not MODEL-DRIFT, not tombstones). */
+  findings: number;
+  /** Findings beyond the first per uniqueKey. */
+  duplicates: number;
+  /** Expected transactions without any finding. */
+  missing: string[];
+  /** Findings of transactions nobody expected. */
+  unexpected: string[];
+  /** The transaction findings, parsed, by transaction hash (last one wins). */
+  byHash: Map<string, Finding>;
+}
+
+/** Counts findings against the transactions that should each have exactly one. */
+export function tallyFindings(records: ReadRecord[], expectedTxHashes: Iterable<string>): Tally {
+  const expected = new Set(expectedTxHashes);
+  const perKey = new Map<string, number>();
+  const byHash = new Map<string, Finding>();
+  let findings = 0;
+  for (const r of records) {
+    if (r.value === null) continue;
+    const f = parseFinding(r.value);
+    if (f.alertId === "MODEL-DRIFT") continue;
+    findings += 1;
+    perKey.set(f.uniqueKey, (perKey.get(f.uniqueKey) ?? 0) + 1);
+    byHash.set(f.source.transactions![0]!.hash, f);
+  }
+  let duplicates = 0;
+  for (const n of perKey.values()) duplicates += n - 1;
+  return {
+    findings,
+    duplicates,
+    missing: [...expected].filter((h) => !byHash.has(h)),
+    unexpected: [...byHash.keys()].filter((h) => !expected.has(h)),
+    byHash,
+  };
+}
+
+/**
+ * The live view of a compacted topic: per key the last value, keys whose last record is a
+ * tombstone left out. What a reader sees once compaction has run.
+ */
+export function compactedView(records: ReadRecord[]): Map<string, string> {
+  const live = new Map<string, string>();
+  for (const r of records) {
+    if (r.key === null) continue;
+    if (r.value === null) live.delete(r.key);
+    else live.set(r.key, r.value);
+  }
+  return live;
+}
+
+export interface FaultLine {
+  case: string;
+  /** Input messages of the case. */
+  n: number;
+  findings: number;
+  duplicates: number;
+  missing: number;
+  dlq: number;
+  /** Seconds from the fault's end (service back) to the next committed finding, where it applies. */
+  recoverySec?: number;
+  /** Who counted: "kafka-console-consumer" (Kafka's own) or "kafkajs" (the test's client). */
+  countedBy: string;
+  note?: string;
+}
+
+/** Prints the case's one line and appends it to .local/reports/faults.jsonl. */
+export function reportFault(line: FaultLine): void {
+  const rec = line.recoverySec === undefined ? "-" : `${line.recoverySec.toFixed(1)} s`;
+  console.log(
+    `[fault] ${line.case}: in ${line.n}, findings ${line.findings}, duplicates ${line.duplicates}, missing ${line.missing}, dlq ${line.dlq}, recovery ${rec} (counted by ${line.countedBy})${line.note ? `; ${line.note}` : ""}`,
+  );
+  mkdirSync(REPORTS, { recursive: true });
+  appendFileSync(`${REPORTS}faults.jsonl`, `${JSON.stringify({ ...line, at: new Date().toISOString() })}\n`);
+}
+
+/**
+ * Creates a topic of the current test with topic-level configs (e.g. a small
+ * `max.message.bytes`), deleted when the test ends.
+ */
+export async function createConfiguredTopic(
+  tag: string,
+  numPartitions: number,
+  configs: Record<string, string>,
+): Promise<string> {
+  const topic = uniqueName(tag);
+  const admin = await connectedAdmin();
+  await createTopicsReady(admin, [
+    {
+      topic,
+      numPartitions,
+      replicationFactor: 1,
+      configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+    },
+  ]);
+  onTestFinished(async () => {
+    const a = await connectedAdmin();
+    await a.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => undefined);
+  });
+  return topic;
+}
+
+/** Waits until the group committed up to the high watermark of every partition of `topic`. */
+export async function waitCommittedToEnd(topic: string, group: string, timeoutMs = 60_000): Promise<void> {
+  const admin = await connectedAdmin();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const high = await admin.fetchTopicOffsets(topic);
+    const done = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? [];
+    const behind = high.filter(
+      (p) => (done.find((d) => d.partition === p.partition)?.offset ?? "-1") !== p.high,
+    );
+    if (behind.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `Group ${group} did not commit to the end of ${topic}: ${behind.map((p) => `partition ${p.partition} high ${p.high}`).join(", ")}`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
