@@ -2,6 +2,7 @@ import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../kernel/logger.js";
+import { isConnectionError } from "../kernel/redis.js";
 import { cacheKey, decodeValue, jobId, queueName, type LookupKind, type LookupValue } from "./keys.js";
 import type { EnrichMetrics } from "./metrics.js";
 import type { EnrichConfig } from "./providers/index.js";
@@ -67,6 +68,12 @@ export function createLookupChannel(opts: {
   const name = queueName(kind, opts.provider);
   const queueConn = opts.redis.duplicate();
   const eventsConn = opts.redis.duplicate({ maxRetriesPerRequest: null });
+  // duplicate() copies options, not listeners: without one, ioredis prints "Unhandled error
+  // event" for every failed reconnect. The outage itself is reported once by the score stage.
+  for (const c of [queueConn, eventsConn])
+    c.on("error", (err: Error) =>
+      opts.logger.debug({ msg: "Redis connection error", queue: name, err: err.message }),
+    );
   const queue = new Queue<EnrichJobData, EnrichJobResult>(name, {
     connection: queueConn,
     prefix: opts.queuePrefix,
@@ -92,8 +99,16 @@ export function createLookupChannel(opts: {
     const why = `${WHAT[kind]} of ${p.address} could not be had: ${m?.[2] ?? failedReason}`;
     p.settle(enrichmentFailure(m?.[1] ?? "ATT_ENRICHMENT_FAILED", why));
   });
+  // Without a listener BullMQ prints every connection error to stderr; the outage is reported once by the score stage.
+  queue.on("error", (err: Error) =>
+    opts.logger.debug({ msg: "Enrichment queue error", queue: name, err: err.message }),
+  );
   events.on("error", (err) =>
-    opts.logger.warn({ msg: "Enrichment events stream error", queue: name, err: err.message }),
+    (isConnectionError(err) ? opts.logger.debug : opts.logger.warn).call(opts.logger, {
+      msg: "Enrichment events stream error",
+      queue: name,
+      err: err.message,
+    }),
   );
   const ready = events.waitUntilReady();
   ready.catch(() => undefined);

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { errorCode, isRetryable, RateLimitedError, AttError } from "../kernel/errors.js";
+import { isConnectionError } from "../kernel/redis.js";
 import type { Logger } from "../kernel/logger.js";
 import { createGroupBatcher } from "./batcher.js";
 import { cacheKey, encodeValue, queueName, type LookupKind, type LookupValue } from "./keys.js";
@@ -110,6 +111,10 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
       v === null ? "none" : typeof v === "object" && v.kind === "not-erc20" ? "not_token" : "ok";
 
     const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    // Reported once by the process's main client (kernel/redis.ts); here only at debug.
+    connection.on("error", (err: Error) =>
+      logger.debug({ msg: "Redis connection error", queue: name, err: err.message }),
+    );
     connections.push(connection);
     const worker: Worker<EnrichJobData, EnrichJobResult> = new Worker<EnrichJobData, EnrichJobResult>(
       name,
@@ -175,8 +180,13 @@ export function createEnrichWorkers(deps: EnrichWorkersDeps): EnrichWorkers {
         limiter: evenlySpaced(max, duration),
       },
     );
+    // Connection errors repeat on every reconnect attempt; the connection's own watcher reports the outage once.
     worker.on("error", (err) =>
-      logger.warn({ msg: "Enrichment worker error", queue: name, err: err.message }),
+      (isConnectionError(err) ? logger.debug : logger.warn).call(logger, {
+        msg: "Enrichment worker error",
+        queue: name,
+        err: err.message,
+      }),
     );
     workers.push(worker);
     logger.info({

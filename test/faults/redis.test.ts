@@ -1,0 +1,176 @@
+import { Redis } from "ioredis";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { parseFinding } from "../../src/contracts/finding.js";
+import { loadConfig } from "../../src/kernel/config/index.js";
+import { createLogger } from "../../src/kernel/logger.js";
+import { Registry } from "../../src/kernel/metrics.js";
+import { createScoreStage } from "../../src/score/stage/stage.js";
+import { startStandin } from "../fixtures/api-standin/server.js";
+import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
+import { consoleConsume } from "../helpers/kafka-cli.js";
+import { metricValue } from "../helpers/metrics.js";
+import { uniqueName } from "../helpers/names.js";
+import { startPrivateRedis } from "../helpers/private-stack.js";
+import { KAFKA_BROKERS } from "../helpers/services.js";
+import { syntheticTxs, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
+import { reportFault, tallyFindings, waitCommittedToEnd } from "./harness.js";
+
+/**
+ * Our own Redis fails under a steady stream: SIGKILL while the stage is idle, traffic during
+ * the outage, restart (append-only file), then FLUSHALL (every cache, queue and job gone) in
+ * the middle of a stream. Scoring must pause, not write verdicts: every
+ * transaction gets exactly one finding and none is INVALID — each sender is new, so every batch
+ * needs Redis (cache reads, queued first-transaction lookups) while it is down.
+ * Counted with Kafka's own console consumer (read_committed).
+ */
+
+const N = 2400;
+const PER_TICK = 40;
+const TICK_MS = 200;
+
+const firstTx = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-5), 16);
+
+describe("fault: Redis outages pause scoring, they never become verdicts", () => {
+  it("gives every transaction exactly one scored finding through a Redis SIGKILL + restart and a FLUSHALL mid-stream", async () => {
+    const redis = await startPrivateRedis();
+    const api = await startStandin({
+      firstTx,
+      tokens: TEST_TOKENS.map((t) => ({
+        address: t.address,
+        name: t.name,
+        symbol: t.symbol,
+        decimals: t.decimals,
+      })),
+    });
+    onTestFinished(() => api.close());
+    const transfers = await createTestTopic("fault-redis-transfers", 3);
+    const findings = await createTestTopic("fault-redis-findings", 3);
+    const dlq = await createTestTopic("fault-redis-dlq", 1);
+    const group = uniqueName("fault-redis");
+    const env = {
+      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      ATT_REDIS_URL: redis.url,
+      ATT_REDIS_PREFIX: uniqueName("fault-redis"),
+      ATT_TOPIC_TRANSFERS: transfers,
+      ATT_TOPIC_FINDINGS: findings,
+      ATT_TOPIC_DLQ: dlq,
+      ATT_SCORE_GROUP_ID: group,
+      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+      ATT_METRICS_PORT: "0",
+      ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+      ATT_ETHPLORER_URL: api.url,
+      ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+      ATT_ETHERSCAN_URL: `${api.url}/api`,
+      ATT_ETHERSCAN_API_KEY: "fault-key",
+      ATT_ENRICH_TOKEN_RATE_MAX: "1000",
+      ATT_ENRICH_FIRST_TX_RATE_MAX: "1000",
+      ATT_ENRICH_CONCURRENCY: "32",
+    };
+    // Every transaction from its own sender: no batch can be served from the in-process cache.
+    const txs = syntheticTxs(N, { seed: 151, senders: 1_000_000 }).map((tx, i) => ({
+      ...tx,
+      from: `0x${(0xf0000000 + i).toString(16).padStart(40, "0")}`,
+    }));
+    const registry = new Registry();
+    const stage = await createScoreStage({
+      config: loadConfig(env),
+      logger: createLogger({ level: "warn" }),
+      registry,
+    });
+    onTestFinished(() => stage.stop());
+    await stage.start();
+
+    // Committed offsets over time: when did scoring move again after each fault?
+    const admin = await connectedAdmin();
+    const progress: { at: number; committed: number }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const parts =
+          (await admin.fetchOffsets({ groupId: group, topics: [transfers] }))[0]?.partitions ?? [];
+        progress.push({
+          at: Date.now(),
+          committed: parts.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0),
+        });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const movedAfter = (t: number) => {
+      const before = [...progress].reverse().find((p) => p.at <= t)?.committed ?? 0;
+      const next = progress.find((p) => p.at > t && p.committed > before);
+      return next ? (next.at - t) / 1000 : Number.NaN;
+    };
+
+    const producer = await connectedProducer();
+    const messages = toKafkaMessages(txs);
+    const third = Math.floor(messages.length / 3);
+    const stream = async (part: typeof messages) => {
+      for (let i = 0; i < part.length; i += PER_TICK) {
+        await producer.send({ topic: transfers, messages: part.slice(i, i + PER_TICK) });
+        await new Promise((r) => setTimeout(r, TICK_MS));
+      }
+    };
+    // 1. A steady stream, caught up; then Redis is SIGKILLed while the stage is idle, so the next
+    //    batches meet it down from their first Redis call.
+    await stream(messages.slice(0, third));
+    await waitCommittedToEnd(transfers, group, 60_000);
+    await redis.kill();
+    // 2. Traffic while Redis is down (5 s), then it restarts on its append-only file.
+    await stream(messages.slice(third, 2 * third));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(stage.isReady(), "not ready while Redis is down").toBe(false);
+    await redis.start();
+    const restartedAt = Date.now();
+    // 3. A steady stream again, and FLUSHALL in the middle of it: every cache, queue and job gone.
+    const flush = (async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      const client = new Redis(redis.url);
+      await client.flushall();
+      client.disconnect();
+      return Date.now();
+    })();
+    await stream(messages.slice(2 * third));
+    const flushedAt = await flush;
+    await waitCommittedToEnd(transfers, group, 120_000);
+    watching = false;
+    await watcher;
+
+    const out = await consoleConsume({
+      topic: findings,
+      readCommitted: true,
+      timeoutMs: 20_000,
+      expected: N,
+    });
+    const t = tallyFindings(
+      out,
+      txs.map((x) => x.txHash),
+    );
+    const invalid = out.filter(
+      (r) => r.value && parseFinding(r.value).alertId === "INVALID-TOKEN-TRANSFERS-TX",
+    );
+    const dead = await consoleConsume({ topic: dlq, readCommitted: true, timeoutMs: 3000 });
+    expect(t.missing).toHaveLength(0);
+    expect(t.duplicates).toBe(0);
+    expect(invalid.map((r) => parseFinding(r.value!).metadata.invalid_reason)).toEqual([]);
+    expect(dead).toHaveLength(0);
+    expect(
+      await metricValue(registry, "att_score_pauses_total", { dependency: "redis" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(registry, "att_score_paused", { dependency: "redis" })).toBe(0);
+    expect(stage.isReady()).toBe(true);
+
+    const afterRestart = movedAfter(restartedAt);
+    const afterFlush = movedAfter(flushedAt);
+    reportFault({
+      case: "Redis SIGKILL (traffic while down ~5 s) + restart, then FLUSHALL mid-stream",
+      n: N,
+      findings: t.findings,
+      duplicates: t.duplicates,
+      missing: t.missing.length,
+      dlq: dead.length,
+      recoverySec: afterRestart,
+      countedBy: "kafka-console-consumer",
+      note: `0 INVALID; commits resumed ${afterRestart.toFixed(1)} s after the restart and ${afterFlush.toFixed(1)} s after the flush`,
+    });
+  });
+});
