@@ -1,17 +1,20 @@
 import { createHash } from "node:crypto";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
 import { cacheKey, encodeValue } from "../../src/enrich/keys.js";
-import { loadConfig } from "../../src/kernel/config/index.js";
-import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { createScoreStage } from "../../src/score/stage/stage.js";
 import { connectedProducer, readTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { testPrefix, testRedis } from "../helpers/redis.js";
 import { scoreEnv } from "../helpers/score-env.js";
 import { seedEnrichmentCache, syntheticTxs, TEST_TOKENS } from "../helpers/transfers.js";
-import { createConfiguredTopic, reportFault, tallyFindings, waitCommittedToEnd } from "./harness.js";
+import {
+  createConfiguredTopic,
+  reportFault,
+  tallyFindings,
+  waitCommittedToEnd,
+  startScoreStage,
+} from "./harness.js";
 
 /**
  * Hostile input on one partition, with small topic limits so that "too large" happens at test
@@ -158,14 +161,8 @@ describe("fault: hostile input never stops a partition", () => {
       extra: { ATT_SCORE_MAX_MESSAGE_BYTES: String(INPUT_CAP), ATT_SCORE_BATCH_MAX: "40" },
     });
     const registry = new Registry();
-    const stage = await createScoreStage({
-      config: loadConfig(env),
-      logger: createLogger({ level: "error" }),
-      registry,
-    });
-    onTestFinished(() => stage.stop());
     const t0 = Date.now();
-    await stage.start();
+    const stage = await startScoreStage(env, { registry, level: "error" });
     await waitCommittedToEnd(transfers, group, 120_000);
     const sec = (Date.now() - t0) / 1000;
 

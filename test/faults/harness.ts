@@ -2,7 +2,11 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
 import { parseFinding, type Finding } from "../../src/contracts/finding.js";
+import { loadConfig } from "../../src/kernel/config/index.js";
 import { createTopicsReady } from "../../src/kernel/kafka.js";
+import { createLogger } from "../../src/kernel/logger.js";
+import { Registry } from "../../src/kernel/metrics.js";
+import { createScoreStage, type ScoreStage } from "../../src/score/stage/stage.js";
 import { connectedAdmin } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 
@@ -139,4 +143,19 @@ export async function waitCommittedToEnd(topic: string, group: string, timeoutMs
       );
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** An in-process score stage on `env`, started, and stopped when the test ends. */
+export async function startScoreStage(
+  env: Record<string, string>,
+  opts: { registry?: Registry; level?: "error" | "warn" | "info" } = {},
+): Promise<ScoreStage> {
+  const stage = await createScoreStage({
+    config: loadConfig(env),
+    logger: createLogger({ level: opts.level ?? "error" }),
+    registry: opts.registry ?? new Registry(),
+  });
+  onTestFinished(() => stage.stop());
+  await stage.start();
+  return stage;
 }

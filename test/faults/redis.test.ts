@@ -1,10 +1,7 @@
 import { Redis } from "ioredis";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parseFinding } from "../../src/contracts/finding.js";
-import { loadConfig } from "../../src/kernel/config/index.js";
-import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { createScoreStage } from "../../src/score/stage/stage.js";
 import { startStandin } from "../fixtures/api-standin/server.js";
 import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
 import { consoleConsume } from "../helpers/kafka-cli.js";
@@ -13,7 +10,7 @@ import { uniqueName } from "../helpers/names.js";
 import { startPrivateRedis } from "../helpers/private-stack.js";
 import { KAFKA_BROKERS } from "../helpers/services.js";
 import { syntheticTxs, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
-import { reportFault, tallyFindings, waitCommittedToEnd } from "./harness.js";
+import { reportFault, tallyFindings, waitCommittedToEnd, startScoreStage } from "./harness.js";
 
 /**
  * Our own Redis fails under a steady stream: SIGKILL while the stage is idle, traffic during
@@ -72,13 +69,7 @@ describe("fault: Redis outages pause scoring, they never become verdicts", () =>
       from: `0x${(0xf0000000 + i).toString(16).padStart(40, "0")}`,
     }));
     const registry = new Registry();
-    const stage = await createScoreStage({
-      config: loadConfig(env),
-      logger: createLogger({ level: "warn" }),
-      registry,
-    });
-    onTestFinished(() => stage.stop());
-    await stage.start();
+    const stage = await startScoreStage(env, { registry, level: "warn" });
 
     // Committed offsets over time: when did scoring move again after each fault?
     const admin = await connectedAdmin();

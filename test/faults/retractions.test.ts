@@ -1,16 +1,12 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
 import { parseFinding } from "../../src/contracts/finding.js";
-import { loadConfig } from "../../src/kernel/config/index.js";
-import { createLogger } from "../../src/kernel/logger.js";
-import { Registry } from "../../src/kernel/metrics.js";
-import { createScoreStage } from "../../src/score/stage/stage.js";
 import { connectedProducer, createTestTopic, readTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { testPrefix, testRedis } from "../helpers/redis.js";
 import { scoreEnv } from "../helpers/score-env.js";
 import { seedEnrichmentCache, syntheticTxs } from "../helpers/transfers.js";
-import { compactedView, reportFault, waitCommittedToEnd } from "./harness.js";
+import { compactedView, reportFault, waitCommittedToEnd, startScoreStage } from "./harness.js";
 
 /**
  * Reorgs while the scorer is behind: a transaction, its `removed: true`, and its re-inclusion in
@@ -84,13 +80,7 @@ describe("fault: retractions keep input order", () => {
         prefix,
         extra: { ATT_SCORE_BATCH_MAX: batchMax },
       });
-      const stage = await createScoreStage({
-        config: loadConfig(env),
-        logger: createLogger({ level: "error" }),
-        registry: new Registry(),
-      });
-      onTestFinished(() => stage.stop());
-      await stage.start();
+      const stage = await startScoreStage(env, { level: "error" });
       await waitCommittedToEnd(transfers, group);
       await stage.stop();
 
