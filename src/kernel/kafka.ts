@@ -1,11 +1,15 @@
 import "./kafkajs-fix.js";
+import { connect, isIP } from "node:net";
+import * as tls from "node:tls";
 import {
   Kafka,
   logLevel as KafkaLogLevel,
   type Admin,
+  type ISocketFactory,
   type ITopicConfig,
   type KafkaConfig,
   type LogEntry,
+  type RetryOptions,
   type SASLOptions,
 } from "kafkajs";
 import type { Config } from "./config/index.js";
@@ -17,6 +21,24 @@ import type { Logger } from "./logger.js";
  */
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
 
+/**
+ * kafkajs's retry schedule for every client (consumer, producers, admin): 200 ms, doubling, at
+ * most 1 s apart, ±20 %; an operation gives up after ~50 s of failures as it did with kafkajs's
+ * default 30 s cap and 8 retries. The cap is what makes recovery fast: with 30 s, a consumer
+ * whose broker restarted slept up to 30 s more before trying again (measured: first commit
+ * 0.6–24.7 s after the restarted broker answered; 0.2–1.3 s with this schedule). The Java client caps its reconnect and
+ * retry backoffs at 1 s too (reconnect.backoff.max.ms, retry.backoff.max.ms). Every field is
+ * explicit because kafkajs swaps its defaults for a 1 s cap when NODE_ENV=test, which would let
+ * tests pass with a schedule production never uses.
+ */
+const KAFKA_RETRY = {
+  initialRetryTime: 200,
+  maxRetryTime: 1_000,
+  multiplier: 2,
+  factor: 0.2,
+  retries: 50,
+} as const satisfies RetryOptions;
+
 export function createKafka(config: Config["kafka"], opts: { logger: Logger; stage: string }): Kafka {
   const sasl: SASLOptions | undefined = config.saslMechanism
     ? ({
@@ -25,18 +47,38 @@ export function createKafka(config: Config["kafka"], opts: { logger: Logger; sta
         password: config.saslPassword ?? "",
       } as SASLOptions)
     : undefined;
+  const clientId = `${config.clientId}-${opts.stage}`;
+  const log = createKafkaLog(opts.logger, { clientId });
   const kafkaConfig: KafkaConfig = {
-    clientId: `${config.clientId}-${opts.stage}`,
+    clientId,
     brokers: config.brokers,
     ssl: config.ssl,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     logLevel: KafkaLogLevel.WARN,
-    logCreator: () => (entry: LogEntry) => logKafka(opts.logger, entry),
-    retry: { initialRetryTime: 200, retries: 8 },
+    logCreator: () => log.entry,
+    socketFactory: answerReportingSockets(log.answered),
+    retry: KAFKA_RETRY,
     ...(sasl ? { sasl } : {}),
   };
   return new Kafka(kafkaConfig);
+}
+
+/**
+ * kafkajs's own socket factory (kafkajs 2.2.4 src/network/socketFactory.js: TLS with SNI for host
+ * names, TCP keep-alive after 60 s) that also reports every chunk a broker sends: the only sign,
+ * at our log level, that a broker answers again after an outage.
+ */
+function answerReportingSockets(answered: (broker: string) => void): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const socket = ssl
+      ? tls.connect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+      : connect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    const broker = `${host}:${port}`;
+    socket.on("data", () => answered(broker));
+    return socket;
+  };
 }
 
 /**
@@ -47,30 +89,99 @@ export function createKafka(config: Config["kafka"], opts: { logger: Logger; sta
 const EXPECTED_WARNINGS = [/Limiting retries for the idempotent producer/, /switched default partitioner/];
 
 /**
- * kafkajs logs at ERROR level what it then retries: CONCURRENT_TRANSACTIONS, which the broker
- * answers to AddPartitionsToTxn while it still writes the previous transaction's markers (every
- * time a partition's batch follows its predecessor quickly; src/score/stage/transactional-sink.ts
- * retries after 20 ms). Logged at debug: a failure that outlasts the retries surfaces as the
- * batch's own error.
+ * A broker cannot be reached (kafkajs 2.2.4's KafkaJSConnectionError, KafkaJSConnectionClosedError
+ * and KafkaJSRequestTimeoutError messages, alone or inside "Failed to connect to seed broker…" and
+ * "Crash: …"): kafkajs reconnects and retries. Not an authentication failure: SASL errors have
+ * messages of their own and stay errors.
  */
-const RETRIED_ERRORS = /concurrent operation on the same transaction/;
+const CONNECTION_LOST =
+  /Connection error|Connection timeout|Connection closed by the server|Closed connection|Failed to connect: |Not connected|No brokers in the broker pool|Request .+ timed out/;
 
-export function logKafka(logger: Logger, { level, log }: LogEntry): void {
-  const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
-  if (level === KafkaLogLevel.WARN && EXPECTED_WARNINGS.some((re) => re.test(String(message)))) return;
-  const fields = { msg: `kafkajs: ${String(message)}`, ...rest };
-  if (
-    level === KafkaLogLevel.ERROR &&
-    (RETRIED_ERRORS.test(`${String(message)} ${String(rest.error ?? "")}`) ||
-      // The score stage logged this batch failure itself (with the cause) before throwing it.
-      (String(message) === "Error when calling eachBatch" &&
-        String(rest.stack ?? "").startsWith("BatchFailedError")))
-  )
-    logger.debug(fields);
-  else if (level === KafkaLogLevel.ERROR) logger.error(fields);
-  else if (level === KafkaLogLevel.WARN) logger.warn(fields);
-  else if (level === KafkaLogLevel.INFO) logger.info(fields);
-  else logger.debug(fields);
+/**
+ * Broker answers that kafkajs retries or handles by rejoining. CONCURRENT_TRANSACTIONS comes
+ * every time a partition's batch follows its predecessor quickly (the broker still writes the
+ * previous transaction's markers; src/score/stage/transactional-sink.ts retries after 20 ms); the
+ * others while a restarted broker loads its group and transaction coordinators and takes its
+ * partitions' leadership back. A topic that does not exist (UNKNOWN_TOPIC_OR_PARTITION), an
+ * authorization or a size refusal is not among them: those need someone to act.
+ */
+const RETRIED_ANSWERS = new RegExp(
+  [
+    "concurrent operation on the same transaction",
+    "coordinator is loading",
+    "coordinator is not available",
+    "not the correct coordinator",
+    "no leader for this topic-partition",
+    "not the leader for that topic-partition",
+    "The request timed out",
+    "server disconnected before a response was received",
+    "The group is rebalancing",
+    "coordinator is not aware of this member",
+    // Logged only when kafkajs does restart the consumer (after a retriable crash).
+    "^Restarting the consumer in",
+  ].join("|"),
+);
+
+export interface KafkaLog {
+  /** kafkajs's logCreator callback: one entry at WARN level or above. */
+  entry(entry: LogEntry): void;
+  /** A broker (`host:port`) sent data: ends a connection outage that involved it. */
+  answered(broker: string): void;
+}
+
+/**
+ * Routes one kafkajs client's log entries to our logger. What kafkajs retries goes to debug: a
+ * broker restart would otherwise print dozens of ERROR lines that need no action. Instead each
+ * outage is summarised by two lines, `warn "Kafka connection lost; retrying"` at the first
+ * connection error and `info "Kafka connection restored"` (with `outage_seconds` and
+ * `retried_errors`) once a broker that had failed answers again. Everything else keeps its level.
+ */
+export function createKafkaLog(
+  logger: Logger,
+  opts: { clientId?: string; now?: () => number } = {},
+): KafkaLog {
+  const now = opts.now ?? Date.now;
+  const client = opts.clientId ? { client_id: opts.clientId } : {};
+  let outage: { since: number; retried: number; brokers: Set<string> } | undefined;
+  return {
+    entry({ level, log }) {
+      const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
+      const text = `${String(message)} ${String(rest.error ?? "")}`;
+      if (level === KafkaLogLevel.WARN && EXPECTED_WARNINGS.some((re) => re.test(text))) return;
+      const fields = { msg: `kafkajs: ${String(message)}`, ...rest };
+      const broker = typeof rest.broker === "string" ? rest.broker : undefined;
+      const lost = level <= KafkaLogLevel.WARN && CONNECTION_LOST.test(text);
+      if (lost && !outage) {
+        outage = { since: now(), retried: 0, brokers: new Set() };
+        logger.warn({ msg: "Kafka connection lost; retrying", ...client, broker, error: String(message) });
+      }
+      if (lost && broker) outage!.brokers.add(broker);
+      const retried =
+        lost ||
+        (level <= KafkaLogLevel.WARN && RETRIED_ANSWERS.test(text)) ||
+        // The score stage logged this batch failure itself (with the cause) before throwing it.
+        (String(message) === "Error when calling eachBatch" &&
+          String(rest.stack ?? "").startsWith("BatchFailedError"));
+      if (retried) {
+        if (outage) outage.retried += 1;
+        logger.debug(fields);
+      } else if (level === KafkaLogLevel.ERROR) logger.error(fields);
+      else if (level === KafkaLogLevel.WARN) logger.warn(fields);
+      else if (level === KafkaLogLevel.INFO) logger.info(fields);
+      else logger.debug(fields);
+    },
+    answered(broker) {
+      if (!outage || (outage.brokers.size > 0 && !outage.brokers.has(broker))) return;
+      logger.info({
+        msg: "Kafka connection restored",
+        ...client,
+        broker,
+        outage_seconds: Math.round((now() - outage.since) / 100) / 10,
+        retried_errors: outage.retried,
+      });
+      outage = undefined;
+    },
+  };
 }
 
 /** Creates the topics that are missing; existing topics are left alone. */
