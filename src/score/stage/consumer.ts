@@ -25,6 +25,18 @@ const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
  * message. The partition cannot move past that offset without losing the message, so the
  * process stops (exit 1) rather than re-read it forever; the offset is in the message.
  */
+/** kafkajs's errors for a broker that went away (retried by the client, summarised by kernel/kafka.ts). */
+function isConnectionLoss(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const name = (e as { name?: string }).name;
+    if (name === "KafkaJSConnectionError" || name === "KafkaJSConnectionClosedError") return true;
+    e =
+      (e as { cause?: unknown; originalError?: unknown }).cause ??
+      (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
 export class DlqUnwritableError extends NonRetryableError {
   readonly code = "ATT_DLQ_UNWRITABLE";
 }
@@ -121,7 +133,12 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     });
   });
   consumer.on(consumer.events.CRASH, (e) => {
-    o.logger.error({ msg: "Consumer crashed", err: e.payload.error, restart: e.payload.restart });
+    // A crash kafkajs restarts from (e.g. its retries ran out during a long broker outage) needs no action.
+    (e.payload.restart ? o.logger.warn : o.logger.error).call(o.logger, {
+      msg: "Consumer crashed",
+      err: e.payload.error,
+      restart: e.payload.restart,
+    });
     if (!e.payload.restart && !stopping) o.onFatal?.(e.payload.error);
   });
 
@@ -337,7 +354,8 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
               const strikes = poisonCause(err, stageOf(err))
                 ? poison.strike(batch.partition, chunk[0]!.offset)
                 : undefined;
-              o.logger.warn({
+              // A lost broker connection is reported once by the client (kernel/kafka.ts); the re-read needs no action.
+              (isConnectionLoss(err) ? o.logger.info : o.logger.warn).call(o.logger, {
                 msg: "Batch failed; it will be re-read",
                 partition: batch.partition,
                 first_offset: chunk[0]!.offset,
