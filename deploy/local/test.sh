@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 
 REPORTS="${ATT_LOCAL_DIR:-.local}/reports"
 mkdir -p "$REPORTS"
-rm -f "$REPORTS/vitest.json" "$REPORTS/test-step"
+rm -f "$REPORTS/vitest.json" "$REPORTS/test-step" "$REPORTS/faults.jsonl"
 # The step in progress is kept in a file: .ci/run names it at the very end of a failed run.
 step() {
   printf '%s\n' "$*" >"$REPORTS/test-step"
@@ -36,6 +36,8 @@ fi
 step "TypeScript tests (vitest, real Kafka/Redis/anvil)"
 # The JSON report lets scripts/test-failures.mjs list what failed after everything else is printed.
 npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/vitest.json"
+# One row per fault-injection case (test/faults): N in, findings, duplicates, missing, DLQ, recovery.
+node scripts/fault-table.mjs "$REPORTS/faults.jsonl"
 
 step "Python model tooling tests (pytest)"
 model-tools/.venv/bin/python -m pytest -q model-tools/tests
