@@ -81,6 +81,36 @@ describe("shutdown registry", () => {
     expect(lines.filter((l) => l.msg === "Shutdown complete")).toHaveLength(1);
   });
 
+  it("runs a teardown registered after shutdown began at once, and close waits for it", async () => {
+    const { logger, lines } = memoryLogger();
+    const shutdown = createShutdown({ logger, graceMs: 1000 });
+    const order: string[] = [];
+    // A resource whose start-up was still running when shutdown began registers from a teardown.
+    shutdown.register("early", async () => {
+      order.push("early");
+      shutdown.register("opened-during-shutdown", async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        order.push("opened-during-shutdown");
+      });
+    });
+    await shutdown.close("test over");
+    expect(order).toEqual(["early", "opened-during-shutdown"]);
+
+    let ran = false;
+    shutdown.register("opened-after-shutdown", () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+    shutdown.register("failing-after-shutdown", () => {
+      throw new Error("already gone");
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(lines.filter((l) => l.msg === "Cleanup failed").map((l) => l.component)).toEqual([
+      "failing-after-shutdown",
+    ]);
+    expect(lines.filter((l) => l.msg === "Shutdown complete")).toHaveLength(1);
+  });
+
   it("SIGTERM runs the teardowns and exits 0", async () => {
     const r = await signalChild("quick", [{ signal: "SIGTERM", afterMs: 0 }]);
     expect(r.code).toBe(0);

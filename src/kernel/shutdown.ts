@@ -3,7 +3,11 @@ import type { Logger } from "./logger.js";
 export interface Shutdown {
   /** Aborted when shutdown starts; pass it into waits, retries and loops. */
   readonly signal: AbortSignal;
-  /** Registers a teardown; teardowns run in reverse registration order (last started, first stopped). */
+  /**
+   * Registers a teardown where its resource is created; teardowns run in reverse registration
+   * order (last started, first stopped). Once shutdown has begun there is nothing to wait for:
+   * the teardown runs at once, and `close` does not resolve before it has finished.
+   */
   register(name: string, fn: () => Promise<void> | void): void;
   /** Runs every teardown once, each guarded; later calls return the same promise. */
   close(reason?: string): Promise<void>;
@@ -13,25 +17,35 @@ export interface Shutdown {
 
 /**
  * One shutdown registry per process, around an AbortController (Ponder's
- * `internal/shutdown.ts`). Components register their own teardown where they are created.
+ * `internal/shutdown.ts`). Components register their own teardown where they are created, so a
+ * start-up that fails half-way leaves nothing open once the registry is closed.
+ *
+ * @example
+ *   const redis = createRedis(url);
+ *   shutdown.register("redis", () => redis.quit());
  */
 export function createShutdown(opts: { logger: Logger; graceMs: number }): Shutdown {
   const controller = new AbortController();
   const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
+  // Teardowns registered after shutdown began: already running, awaited before "Shutdown complete".
+  const late: Promise<void>[] = [];
   let closing: Promise<void> | undefined;
+
+  const run = async (name: string, fn: () => Promise<void> | void): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      opts.logger.error({ msg: "Cleanup failed", component: name, err });
+    }
+  };
 
   const close = (reason = "shutdown requested"): Promise<void> => {
     if (closing) return closing;
     opts.logger.info({ msg: "Shutting down", reason });
     controller.abort(new Error(reason));
     closing = (async () => {
-      for (const { name, fn } of [...cleanups].reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          opts.logger.error({ msg: "Cleanup failed", component: name, err });
-        }
-      }
+      for (const { name, fn } of [...cleanups].reverse()) await run(name, fn);
+      while (late.length > 0) await late.shift();
       opts.logger.info({ msg: "Shutdown complete" });
     })();
     return closing;
@@ -40,7 +54,8 @@ export function createShutdown(opts: { logger: Logger; graceMs: number }): Shutd
   return {
     signal: controller.signal,
     register(name, fn) {
-      cleanups.push({ name, fn });
+      if (controller.signal.aborted) late.push(run(name, fn));
+      else cleanups.push({ name, fn });
     },
     close,
     installSignalHandlers({ exit = true } = {}) {
