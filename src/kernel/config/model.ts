@@ -1,8 +1,8 @@
 import { bool, int, num, oneOf, optional, str } from "./option.js";
 
 /**
- * The scoring model: which folder to load, how onnxruntime runs it, how rows are batched and
- * where the Python tooling lives. Read by `att score`, `att tx`, `att replay` and `att model`.
+ * The scoring model: which folder to load, how onnxruntime runs it, how many rows go into one
+ * call and where the Python tooling lives. Read by `att score`, `att tx`, `att replay` and `att model`.
  * (How many features an explanation names is the score stage's ATT_SCORE_EXPLAIN_TOP_K.)
  */
 export const modelOptions = {
@@ -63,12 +63,6 @@ export const modelOptions = {
     512,
     "Rows per onnxruntime call. run() blocks the event loop for the whole call, so this caps the event-loop stall (see bench/scoring.ts).",
     { min: 1, max: 65_536 },
-  ),
-  maxWaitMs: int(
-    "ATT_MODEL_BATCH_WAIT_MS",
-    2,
-    "How long a single-row score request waits for others to share its model call.",
-    { min: 0, max: 10_000 },
   ),
   toolsDir: str(
     "ATT_MODEL_TOOLS_DIR",

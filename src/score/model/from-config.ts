@@ -1,14 +1,12 @@
 import type { Config } from "../../kernel/config/index.js";
-import type { BatchScorerOptions } from "./batch-scorer.js";
 import { loadModel, type LoadModelOptions } from "./load.js";
 import type { Model } from "./model.js";
 import { resolveModelDir } from "./registry.js";
 
-/** Loader and batching options from the `model` configuration section. */
+/** The model folder and loader options from the `model` configuration section. */
 export function modelSettingsFromConfig(c: Config["model"]): {
   dir: string;
   load: LoadModelOptions;
-  batch: BatchScorerOptions;
 } {
   return {
     dir: c.dir ?? resolveModelDir(c.registry, c.version),
@@ -23,7 +21,6 @@ export function modelSettingsFromConfig(c: Config["model"]): {
       threshold: c.threshold,
       maxBatchSize: c.maxBatchSize,
     },
-    batch: { maxBatchSize: c.maxBatchSize, maxWaitMs: c.maxWaitMs },
   };
 }
 

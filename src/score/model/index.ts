@@ -1,8 +1,7 @@
 /**
  * The scoring engine: load a verified model folder, score batches with onnxruntime-node,
- * batch single rows by size or time, explain rows with exact TreeSHAP. docs/model.md.
+ * explain rows with exact TreeSHAP. docs/model.md.
  */
-export { createBatchScorer, type BatchScorer, type BatchScorerOptions } from "./batch-scorer.js";
 export { CARD_FORMAT, SCORE_TRANSFORM, type ModelCard } from "./card.js";
 export { MODEL_ERROR_CODES, type ModelErrorCode } from "./errors.js";
 export { topAttributions, type Attribution } from "./explain.js";
