@@ -32,7 +32,7 @@ import { parseForest } from "../src/score/model/forest.js";
 import { loadModel, modelSettingsFromConfig, type Model } from "../src/score/model/index.js";
 import { ensureVenv, resolveToolsDir } from "../src/score/model/python-tools.js";
 import { createSession, DEFAULT_SESSION_SETTINGS, type SessionSettings } from "../src/score/model/session.js";
-import { treeShapAlgorithm2 } from "../src/score/model/tree-shap-reference.js";
+import { treeShapAlgorithm2 } from "../test/helpers/tree-shap-reference.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const arg = (name: string): string | undefined => {

@@ -6,7 +6,7 @@ import {
   type Forest,
 } from "../src/score/model/forest.js";
 import { loadModel, type Model } from "../src/score/model/index.js";
-import { treeShapAlgorithm2 } from "../src/score/model/tree-shap-reference.js";
+import { treeShapAlgorithm2 } from "./helpers/tree-shap-reference.js";
 import { createTreeExplainer } from "../src/score/model/tree-shap.js";
 import { committedAttOriginalDir, defaultModelDir, randomRows, readForest, rng } from "./model-fixtures.js";
 
