@@ -2,13 +2,13 @@ import { z } from "zod";
 import { ValidationError } from "../kernel/errors.js";
 
 /**
- * TokenTransferTx v1 — the value of `att.token-transfers.v1` (DESIGN.md "Topics").
+ * TokenTransferTx v1 — the value of `att.token-transfers.v1` (docs/contracts.md "TokenTransferTx v1").
  * One message per transaction with at least one ERC-20 Transfer log, keyed by the sender.
  *
  * `removed: true` (an extension of v1, absent on normal messages) announces that a transaction
  * already published was orphaned by a reorg deeper than the confirmation depth: the message
  * carries the orphaned transaction as it was first published, and downstream retracts what
- * it derived from it (see DESIGN.md additions in README "Reorgs").
+ * it derived from it (docs/ingest.md "Reorgs and `removed: true`").
  */
 
 const MAX_UINT256 = (1n << 256n) - 1n;

@@ -2,7 +2,7 @@ import { bool, int, list, oneOf, optional, str } from "./option.js";
 
 const topicName = /^[a-zA-Z0-9._-]{1,249}$/;
 
-/** Kafka connection and topic names (DESIGN.md "Topics"). */
+/** Kafka connection and topic names (docs/contracts.md "Topics"). */
 export const kafkaOptions = {
   brokers: list(
     "ATT_KAFKA_BROKERS",

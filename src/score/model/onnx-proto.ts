@@ -2,7 +2,7 @@
  * Just enough of the ONNX protobuf (onnx/onnx.proto3) to check a model before onnxruntime runs
  * it: the opset imports, the graph's inputs/outputs (name, element type, shape) and its
  * operators. onnxruntime's JS API exposes inputs and outputs but not the opsets, and the loader
- * must refuse a graph whose opsets it was not built for (DESIGN.md "Model artifact").
+ * must refuse a graph whose opsets it was not built for (docs/contracts.md "Model artifact").
  *
  * Protobuf wire format: every field is a varint key `(field_number << 3) | wire_type`, then a
  * varint (type 0), 8 bytes (1), a varint length + bytes (2) or 4 bytes (5).
