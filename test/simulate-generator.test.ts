@@ -81,7 +81,9 @@ describe.skipIf(!haveData)("simulated traffic against the real training data", (
     tokenMatch: "symbol" as const,
     tokens: symbolsFromFeatures(features).map((symbol) => ({ symbol })),
   };
-  const tokens = haveData ? resolveTokens({ referenceCsv: EXPLOITS }).tokens : [];
+  // The tokens the 45 columns of the reference exploit rows name.
+  const header = haveData ? readFileSync(EXPLOITS, "utf8").split("\n", 1)[0]!.split(",") : [];
+  const tokens = haveData ? resolveTokens({ card: { features: header }, cardPath: EXPLOITS }).tokens : [];
 
   it("reproduces every feature's training histogram within a few percent", () => {
     const n = 20_000;

@@ -19,13 +19,10 @@ export interface SimulationSources {
   marginalsFrom: string;
 }
 
-/** The reference exploit rows (their 45 columns name the original model's tokens). */
-const REFERENCE_CSV = "../shared/data/att-reference/exploit_rows.csv";
-
 /**
  * Reads the model card the pipeline will score with (ATT_MODEL_DIR / ATT_MODEL_VERSION / the
  * registry's DEFAULT), takes its tokens, and the marginals from ATT_SIMULATE_MARGINALS — or,
- * when that file is absent (a clone without ../shared/data), the card's training histograms.
+ * when that is unset or absent, the card's training histograms (everything in the repository).
  */
 export async function loadSimulationSources(
   config: Pick<Config, "model" | "simulate">,
@@ -39,25 +36,25 @@ export async function loadSimulationSources(
     if (config.model.dir || config.model.version) throw err;
     modelDir = undefined; // no registry: the built-in token list and the marginals file only
   }
-  const { tokens, from: tokensFrom } = resolveTokens({
-    ...(card ? { card, cardPath: resolve(modelDir!, "model.json") } : {}),
-    referenceCsv: REFERENCE_CSV,
-  });
+  const { tokens, from: tokensFrom } = resolveTokens(
+    card ? { card, cardPath: resolve(modelDir!, "model.json") } : {},
+  );
+  const file = config.simulate.marginals;
   let marginals: Marginals | undefined;
   let marginalsFrom: string;
-  if (existsSync(config.simulate.marginals)) {
-    marginals = loadMarginals(config.simulate.marginals);
-    marginalsFrom = config.simulate.marginals;
+  if (file !== undefined && existsSync(file)) {
+    marginals = loadMarginals(file);
+    marginalsFrom = file;
   } else {
     marginals = card ? marginalsFromCard(card) : undefined;
     marginalsFrom = marginals?.source ?? "";
   }
   if (!marginals) {
     throw new ConfigError(
-      "No traffic calibration: the marginals file is absent and the model card has no training histograms",
+      "No traffic calibration: no marginals file and the model card has no training histograms",
       {
         details: [
-          `Looked for: ${config.simulate.marginals}`,
+          `ATT_SIMULATE_MARGINALS: ${file === undefined ? "unset" : `${file} (absent)`}`,
           "Fix: set ATT_SIMULATE_MARGINALS (or --marginals) to training_marginals.json, or use a model whose card has training.feature_histograms.",
         ],
       },

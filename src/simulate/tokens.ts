@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
-
 /** A token the simulator deploys: its ERC-20 metadata as on mainnet. */
 export interface TokenSpec {
   symbol: string;
@@ -94,25 +92,15 @@ export interface TokenCard {
 
 /**
  * The tokens of the model the pipeline scores with: the card's `tokens` (else its
- * `<SYM>_transfers` features), else the 45 columns of the reference exploit_rows.csv, else the
- * ATT bot's 20 tokens. Untracked tokens are appended.
+ * `<SYM>_transfers` features), else the ATT bot's 20 tokens. Untracked tokens are appended.
  */
-export function resolveTokens(opts: {
-  card?: TokenCard;
-  cardPath?: string;
-  referenceCsv?: string;
-}): ModelTokens {
+export function resolveTokens(opts: { card?: TokenCard; cardPath?: string }): ModelTokens {
   let tracked: TokenSpec[] = [];
   let from = "";
   if (opts.card) {
     tracked = (opts.card.tokens ?? []).map((t) => trackedToken(t.symbol, t.decimals));
     if (tracked.length === 0) tracked = symbolsFromFeatures(opts.card.features).map((s) => trackedToken(s));
     from = opts.cardPath ?? "model card";
-  }
-  if (tracked.length === 0 && opts.referenceCsv && existsSync(opts.referenceCsv)) {
-    const header = readFileSync(opts.referenceCsv, "utf8").split("\n", 1)[0]!.split(",");
-    tracked = symbolsFromFeatures(header).map((s) => trackedToken(s));
-    from = opts.referenceCsv;
   }
   if (tracked.length === 0) {
     tracked = ATT_TOKEN_SYMBOLS.map((s) => trackedToken(s));

@@ -22,10 +22,12 @@ export const simulateOptions = {
   seed: optional(
     int("ATT_SIMULATE_SEED", undefined, "Random seed; unset = a new seed per run (printed).", { min: 0 }),
   ),
-  marginals: str(
-    "ATT_SIMULATE_MARGINALS",
-    "../shared/data/att-reference/training_marginals.json",
-    "Per-feature statistics of the real training set the traffic is calibrated to; relative paths resolve against the working directory. When absent, the default model card's training histograms are used.",
+  marginals: optional(
+    str(
+      "ATT_SIMULATE_MARGINALS",
+      undefined,
+      "training_marginals.json (per-feature statistics of the real training set) to calibrate the traffic to; relative paths resolve against the working directory. Unset, or a file that is absent: the model card's training histograms.",
+    ),
   ),
   exploitsLog: optional(
     str(
