@@ -5,7 +5,7 @@ import { createEthplorerTokens } from "../src/enrich/providers/ethplorer.js";
 import { createOtterscanFirstTx } from "../src/enrich/providers/otterscan.js";
 import { createRpcTokens } from "../src/enrich/providers/rpc-tokens.js";
 import { createEnricher } from "../src/enrich/enricher.js";
-import { BadAnswerError } from "../src/enrich/http.js";
+import { BadAnswerError } from "../src/rpc/errors.js";
 import { cacheKey } from "../src/enrich/keys.js";
 import { isEnrichmentFailure } from "../src/enrich/types.js";
 import { loadConfig } from "../src/kernel/config/index.js";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createOrderedFetcher } from "../src/ingest/backfill.js";
 import { createProgress } from "../src/ingest/progress.js";
 import { createLogger, type Logger } from "../src/kernel/logger.js";
-import { backoffDelay } from "../src/ingest/retry.js";
+import { backoffDelay } from "../src/kernel/retry.js";
 
 describe("the ordered backfill fetcher", () => {
   it("hands out blocks strictly in order while fetching in parallel, within the concurrency and in-flight caps", async () => {

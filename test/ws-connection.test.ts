@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
-import { createWsConnection, type WsConnection } from "../src/ingest/ws-connection.js";
+import { createWsConnection, type WsConnection } from "../src/rpc/ws.js";
 import { TimeoutError, UpstreamError } from "../src/kernel/errors.js";
 import { createLogger } from "../src/kernel/logger.js";
 
@@ -60,14 +60,14 @@ describe("the owned JSON-RPC WebSocket", () => {
     const c = connect(node.url);
     await until(() => c.state === "open", "open");
     const t0 = Date.now();
-    const err = await c.request("eth_hang").catch((e: unknown) => e);
+    const err = await c.call("eth_hang").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toMatch(
       /^JSON-RPC eth_hang over WebSocket timed out after 300 ms\n {2}Endpoint: ws:\/\/127\.0\.0\.1:\d+$/,
     );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(c.state).toBe("open");
-    expect(await c.request("eth_blockNumber")).toBe("0x10");
+    expect(await c.call("eth_blockNumber")).toBe("0x10");
     expect(node.sockets).toHaveLength(1);
   });
 
@@ -75,7 +75,7 @@ describe("the owned JSON-RPC WebSocket", () => {
     const node = await fakeNode((req) => (req.method === "eth_hang" ? undefined : "0x1"));
     const c = connect(node.url, 10_000, 1000);
     await until(() => c.state === "open", "open");
-    const pending = c.request("eth_hang").catch((e: unknown) => e);
+    const pending = c.call("eth_hang").catch((e: unknown) => e);
     await until(() => node.requests.length === 1, "request to arrive");
     node.sockets[0]!.terminate();
     const err = await pending;
@@ -84,11 +84,11 @@ describe("the owned JSON-RPC WebSocket", () => {
     expect((err as Error).message).toBe("JSON-RPC eth_hang: WebSocket closed");
     // Reconnects after at least half the 1 s base (jittered backoff): down until then.
     await until(() => c.state !== "open", "closed");
-    const down = await c.request("eth_blockNumber").catch((e: unknown) => e);
+    const down = await c.call("eth_blockNumber").catch((e: unknown) => e);
     expect((down as UpstreamError).code).toBe("ATT_RPC_UNAVAILABLE");
     expect((down as Error).message).toBe("JSON-RPC eth_blockNumber: WebSocket is not connected");
     await until(() => c.state === "open", "reconnected");
-    expect(await c.request("eth_blockNumber")).toBe("0x1");
+    expect(await c.call("eth_blockNumber")).toBe("0x1");
     expect(node.sockets).toHaveLength(2);
   });
 

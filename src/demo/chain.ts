@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "../kernel/logger.js";
 import { sleep } from "../kernel/shutdown.js";
 import { SimulateError } from "../simulate/errors.js";
-import { createRpcClient } from "../simulate/rpc.js";
+import { createRpcClient } from "../rpc/client.js";
 import { freePort } from "../kernel/net.js";
 import { startProcess, type ManagedProcess } from "./processes.js";
 

@@ -6,7 +6,7 @@ import { isConnectionError } from "../kernel/redis.js";
 import type { Logger } from "../kernel/logger.js";
 import { createGroupBatcher } from "./batcher.js";
 import { cacheKey, encodeValue, queueName, type LookupKind, type LookupValue } from "./keys.js";
-import { BAD_ANSWER_CODE } from "./http.js";
+import { BAD_ANSWER_CODE } from "../rpc/errors.js";
 import { enrichMetrics } from "./metrics.js";
 import {
   createFirstTxProvider,

@@ -1,8 +1,9 @@
 import { errorCode, UpstreamError } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
-import { RpcMethodUnsupportedError } from "./errors.js";
-import { withRetry } from "./retry.js";
-import type { RpcClient } from "./rpc-client.js";
+import { withRetry } from "../kernel/retry.js";
+import type { RpcClient } from "../rpc/client.js";
+import { RpcMethodUnsupportedError } from "../rpc/errors.js";
+import { toHex as hex } from "../rpc/hex.js";
 import type { BlockHeader, BlockTransaction, FetchedBlock, LogRecord } from "./types.js";
 
 /** Reads blocks and receipts from the node, normalized and checked for consistency. */
@@ -40,8 +41,6 @@ interface RpcReceipt {
   blockHash: string;
   logs: RpcLog[];
 }
-
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 function toHeader(b: RpcBlock): BlockHeader {
   return {
@@ -113,7 +112,7 @@ export function createBlockSource(opts: {
     withRetry(
       async () => {
         try {
-          return await opts.rpc.request<T>(method, params, signal ? { signal } : {});
+          return await opts.rpc.call<T>(method, params, signal ? { signal } : {});
         } catch (err) {
           if (!signal?.aborted) opts.onRpcError?.(method, errorCode(err));
           throw err;

@@ -1,5 +1,5 @@
 import type { BlockHeader } from "./types.js";
-import type { WsConnection } from "./ws-connection.js";
+import type { WsConnection } from "../rpc/ws.js";
 
 /**
  * New heads as a trigger only (DESIGN.md): a `newHeads` notification wakes the ingester, which

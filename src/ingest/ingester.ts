@@ -3,20 +3,20 @@ import { ConfigError, errorCode, ValidationError } from "../kernel/errors.js";
 import type { Kafka } from "../kernel/kafka.js";
 import type { Logger } from "../kernel/logger.js";
 import type { Registry } from "../kernel/metrics.js";
+import { backoffDelay, withRetry } from "../kernel/retry.js";
 import { sleep } from "../kernel/shutdown.js";
+import { createRpcClient } from "../rpc/client.js";
+import { createWsConnection } from "../rpc/ws.js";
 import { createBlockSource } from "./block-source.js";
-import { LeaseLostError, ProducerFencedError, redactUrl, ReorgTooDeepError } from "./errors.js";
+import { LeaseLostError, ProducerFencedError, ReorgTooDeepError } from "./errors.js";
 import { createHeadTrigger, type HeadTrigger } from "./heads.js";
 import { createRedisJournal, type Journal } from "./journal.js";
 import { createLease } from "./lease.js";
 import { createIngestMetrics, setRole, type IngestRole } from "./metrics.js";
 import { defaultConfirmations, type IngesterOptions } from "./options.js";
 import { createHeadObserver } from "./reorg.js";
-import { backoffDelay, withRetry } from "./retry.js";
-import { createHttpRpc } from "./rpc-client.js";
 import { runSession, type SessionStatus } from "./session.js";
 import type { BlockHeader } from "./types.js";
-import { createWsConnection } from "./ws-connection.js";
 
 export interface IngesterDeps {
   options: IngesterOptions;
@@ -109,7 +109,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
     });
 
   const runInner = async (signal: AbortSignal) => {
-    const http = createHttpRpc({ url: o.rpcHttpUrl, timeoutMs: o.rpcTimeoutMs });
+    const http = createRpcClient(o.rpcHttpUrl, { timeoutMs: o.rpcTimeoutMs });
     const source = createBlockSource({
       rpc: http,
       receiptConcurrency: o.receiptConcurrency,
@@ -121,7 +121,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
 
     // The node must be the chain we were told; a wrong one is a configuration error, not a retry.
     const nodeChainId = Number(
-      await withRetry(() => http.request<string>("eth_chainId", [], { signal }), {
+      await withRetry(() => http.call<string>("eth_chainId", [], { signal }), {
         retries: 1_000_000,
         baseMs: 250,
         maxMs: o.retryMaxMs,
@@ -130,7 +130,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
           metrics.rpcErrors.inc({ method: "eth_chainId", code: "unreachable" });
           logger.warn({
             msg: "Node not reachable yet",
-            endpoint: redactUrl(o.rpcHttpUrl),
+            endpoint: http.endpoint,
             retry_count: attempt,
             retry_delay: delay,
             err: String(err),
@@ -141,7 +141,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
     if (nodeChainId !== o.chainId) {
       throw new ConfigError(`The node is chain ${nodeChainId}, but the configuration says ${o.chainId}`, {
         details: [
-          `Endpoint: ${redactUrl(o.rpcHttpUrl)}`,
+          `Endpoint: ${http.endpoint}`,
           "Fix: set ATT_CHAIN_ID to the node's chain id, or point ATT_RPC_HTTP_URL at the right node.",
         ],
       });

@@ -5,7 +5,7 @@ import { readCheckpoint, toPublishedBlocks, type Checkpoint } from "./checkpoint
 import { LeaseLostError } from "./errors.js";
 import { openPublisher, PublishError, type Publisher } from "./publisher.js";
 import { resolveReorg } from "./retract.js";
-import { backoffDelay } from "./retry.js";
+import { backoffDelay } from "../kernel/retry.js";
 import type { SessionDeps, State } from "./session-context.js";
 
 export type { SessionDeps, SessionStatus } from "./session-context.js";

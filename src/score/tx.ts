@@ -5,10 +5,10 @@ import { enrichmentFailure, type ResolvedEnrichment, type TokenMeta } from "../e
 import type { BatchResolver } from "../features/index.js";
 import type { RpcLog } from "../ingest/block-source.js";
 import { extractTokenTransferTxs } from "../ingest/extract.js";
-import { createHttpRpc, type RpcClient } from "../ingest/rpc-client.js";
 import type { FetchedBlock } from "../ingest/types.js";
 import type { Config } from "../kernel/config/index.js";
-import { errorCode, NonRetryableError } from "../kernel/errors.js";
+import { errorCode, NonRetryableError, TimeoutError } from "../kernel/errors.js";
+import { createRpcClient, type RpcClient } from "../rpc/client.js";
 import type { Model } from "./model/index.js";
 import { createBatchProcessor } from "./stage/processor.js";
 import { featurePort, modelPort } from "./stage/wiring.js";
@@ -41,7 +41,7 @@ export async function fetchTokenTransferTx(
   hash: string,
   chainId: number,
 ): Promise<TokenTransferTx | undefined> {
-  const tx = await rpc.request<RpcTx | null>("eth_getTransactionByHash", [hash]);
+  const tx = await rpc.call<RpcTx | null>("eth_getTransactionByHash", [hash]);
   if (!tx)
     throw new TxNotFoundError(`Transaction ${hash} is not known to the node`, {
       details: ["Check the hash and that --rpc points at the right chain."],
@@ -51,8 +51,8 @@ export async function fetchTokenTransferTx(
       details: ["Try again once it is mined."],
     });
   const [receipt, header] = await Promise.all([
-    rpc.request<RpcReceipt>("eth_getTransactionReceipt", [hash]),
-    rpc.request<RpcHeader>("eth_getBlockByHash", [tx.blockHash, false]),
+    rpc.call<RpcReceipt>("eth_getTransactionReceipt", [hash]),
+    rpc.call<RpcHeader>("eth_getBlockByHash", [tx.blockHash, false]),
   ]);
   const block: FetchedBlock = {
     number: Number(header.number),
@@ -85,9 +85,13 @@ function directResolver(config: Config): BatchResolver {
   const firstTx = createFirstTxProvider(config);
   return {
     async resolveBatch(txs, opts): Promise<ResolvedEnrichment> {
-      const signal = opts.signal
-        ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.deadlineMs)])
-        : AbortSignal.timeout(opts.deadlineMs);
+      // The deadline aborts with a TimeoutError, so that a lookup it cut short fails with ATT_TIMEOUT.
+      const deadline = new AbortController();
+      const timer = setTimeout(
+        () => deadline.abort(new TimeoutError(`Enrichment deadline of ${opts.deadlineMs} ms passed`)),
+        opts.deadlineMs,
+      );
+      const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
       const out: ResolvedEnrichment = { tokens: new Map(), firstTx: new Map() };
       const addresses = [...new Set(txs.flatMap((t) => t.transfers.map((x) => x.token)))];
       const senders = [...new Set(txs.map((t) => t.from))];
@@ -112,7 +116,7 @@ function directResolver(config: Config): BatchResolver {
               ),
           ),
         ),
-      ]);
+      ]).finally(() => clearTimeout(timer));
       return out;
     },
   };
@@ -128,8 +132,8 @@ export async function scoreOneTransaction(args: {
   model: Model;
 }): Promise<{ tx?: TokenTransferTx; finding?: Finding }> {
   const { config, model } = args;
-  const rpc = createHttpRpc({ url: config.chain.rpcHttpUrl, timeoutMs: config.chain.rpcTimeoutMs });
-  const chainId = Number(await rpc.request<string>("eth_chainId"));
+  const rpc = createRpcClient(config.chain.rpcHttpUrl, { timeoutMs: config.chain.rpcTimeoutMs });
+  const chainId = Number(await rpc.call<string>("eth_chainId"));
   const tx = await fetchTokenTransferTx(rpc, args.hash.toLowerCase(), chainId);
   if (!tx) return {};
   const process = createBatchProcessor({

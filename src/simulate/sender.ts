@@ -4,7 +4,8 @@ import { createAgeIndex, FRESH_AGE_MINUTES, randomAddress, type SimAccount } fro
 import { GAS, mintData, mintManyData, toRaw } from "./contracts.js";
 import type { TxKind, TxPlan } from "./generator.js";
 import type { Random } from "./random.js";
-import { RpcCallError, toHex, type RpcClient } from "./rpc.js";
+import type { HttpRpcClient as RpcClient } from "../rpc/client.js";
+import { toHex } from "../rpc/hex.js";
 import { FEES, setBalances, type ChainSetup, type DeployedToken } from "./setup.js";
 
 /** One transaction the simulator sent (accepted by the node; mined shortly after). */
@@ -142,15 +143,15 @@ export function createTrafficSender(opts: {
     const sentAt = Date.now();
     results.forEach((r, i) => {
       const { plan, sender } = prepared[i]!;
-      if (r instanceof Error || typeof r !== "string") {
+      if (!r.ok || typeof r.result !== "string") {
         stats.rejected += 1;
         sender.nonce -= 1; // the node did not take it
         logger.warn({
           msg: "Node rejected a simulated transaction",
           kind: plan.kind,
           sender: sender.address,
-          err: r instanceof Error ? r.message : String(r),
-          rpc_code: r instanceof RpcCallError ? r.rpcCode : undefined,
+          err: r.ok ? String(r.result) : r.error.message,
+          rpc_code: r.ok ? undefined : r.code,
         });
         return;
       }
@@ -158,7 +159,7 @@ export function createTrafficSender(opts: {
       stats.sent += 1;
       stats.byKind[plan.kind] += 1;
       opts.onSent?.({
-        hash: r,
+        hash: r.result,
         kind: plan.kind,
         ...(plan.template ? { template: plan.template } : {}),
         sender: sender.address,

@@ -2,7 +2,9 @@ import type { Logger } from "../kernel/logger.js";
 import { SimulateError } from "./errors.js";
 import { BATCHER_BYTECODE, createAddress, GAS, tokenDeployData } from "./contracts.js";
 import type { SimAccount } from "./accounts.js";
-import { RpcCallError, toHex, type RpcClient } from "./rpc.js";
+import { resultOf, type HttpRpcClient as RpcClient } from "../rpc/client.js";
+import { rpcCodeOf } from "../rpc/errors.js";
+import { toHex } from "../rpc/hex.js";
 import type { TokenSpec } from "./tokens.js";
 
 export interface DeployedToken extends TokenSpec {
@@ -197,12 +199,13 @@ async function requireAnvil(rpc: RpcClient): Promise<void> {
   try {
     await rpc.call("anvil_nodeInfo");
   } catch (err) {
-    if (err instanceof RpcCallError) {
+    // Any error object the node answered (geth: -32601, a proxy: -32600 "method not allowed").
+    if (rpcCodeOf(err) !== undefined) {
       throw new SimulateError("The simulator needs an anvil node (anvil_* and evm_* methods)", {
         code: "ATT_SIMULATE_NOT_ANVIL",
         cause: err,
         details: [
-          `URL: ${rpc.url}`,
+          `URL: ${rpc.endpoint}`,
           "Fix: point --rpc (or ATT_RPC_HTTP_URL) at anvil, e.g. deploy/local/stack.sh start anvil",
         ],
       });
@@ -221,7 +224,7 @@ async function requireUnusedSeed(rpc: RpcClient, deployer: string): Promise<void
     throw new SimulateError("This node already ran the simulator with the same seed", {
       code: "ATT_SIMULATE_SEED_USED",
       details: [
-        `URL: ${rpc.url}`,
+        `URL: ${rpc.endpoint}`,
         `Got: deployer ${deployer} has already sent ${sent} transactions`,
         "Fix: pass another --seed (ATT_SIMULATE_SEED), or leave it out for a random one, or use a fresh node",
       ],
@@ -255,8 +258,7 @@ export async function setBalances(rpc: RpcClient, addresses: readonly string[]):
         .slice(i, i + 500)
         .map((a) => ({ method: "anvil_setBalance", params: [a, toHex(ACCOUNT_BALANCE)] })),
     );
-    const err = res.find((r) => r instanceof Error);
-    if (err) throw err;
+    for (const r of res) if (!r.ok) throw r.error;
   }
 }
 
@@ -267,29 +269,26 @@ async function sendAll(rpc: RpcClient, txs: readonly Record<string, string>[]): 
     const res = await rpc.batch(
       txs.slice(i, i + 500).map((tx) => ({ method: "eth_sendTransaction", params: [tx] })),
     );
-    for (const r of res) {
-      if (r instanceof Error) throw r;
-      out.push(r as string);
-    }
+    for (const r of res) out.push(resultOf(r) as string);
   }
   return out;
 }
 
 async function unmined(rpc: RpcClient, hashes: readonly string[]): Promise<number> {
   const receipts = await rpc.batch(hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })));
-  return receipts.filter((r) => r === null || r === undefined).length;
+  return receipts.filter((r) => r.ok && r.result === null).length;
 }
 
 async function requireSuccess(rpc: RpcClient, hashes: readonly string[], what: string): Promise<void> {
   const receipts = await rpc.batch(hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })));
   receipts.forEach((r, i) => {
-    const status = r && !(r instanceof Error) ? (r as { status?: string }).status : undefined;
+    const status = r.ok && r.result ? (r.result as { status?: string }).status : undefined;
     if (status !== "0x1") {
       throw new SimulateError(`Simulator ${what} failed on chain`, {
         code: "ATT_SIMULATE_SETUP_FAILED",
         details: [
           `Transaction: ${hashes[i]}`,
-          `Receipt: ${r instanceof Error ? r.message : JSON.stringify(r)}`,
+          `Receipt: ${r.ok ? JSON.stringify(r.result) : r.error.message}`,
         ],
       });
     }

@@ -5,7 +5,7 @@ import { createTrafficGenerator, type TxPlan } from "./generator.js";
 import type { Marginals } from "./marginals.js";
 import { createRandom } from "./random.js";
 import { createExploitRecorder } from "./recorder.js";
-import { createRpcClient } from "./rpc.js";
+import { createRpcClient } from "../rpc/client.js";
 import { createTrafficSender, type SenderStats, type SentTx } from "./sender.js";
 import { prepareChain, type ChainSetup } from "./setup.js";
 import type { TokenSpec } from "./tokens.js";
@@ -54,7 +54,10 @@ export interface Simulator {
  *   console.log(sim.exploits().map((e) => e.hash));
  */
 export function createSimulator(opts: SimulatorOptions): Simulator {
-  const rpc = createRpcClient(opts.rpcUrl, { timeoutMs: opts.rpcTimeoutMs ?? 30_000 });
+  const rpc = createRpcClient(opts.rpcUrl, {
+    timeoutMs: opts.rpcTimeoutMs ?? 30_000,
+    fix: "Fix: start the node (deploy/local/stack.sh start anvil), or point --rpc (ATT_RPC_HTTP_URL) at one that runs",
+  });
   const rng = createRandom(opts.seed);
   const generator = createTrafficGenerator({
     marginals: opts.marginals,

@@ -1,6 +1,7 @@
 import { PermanentUpstreamError, RateLimitedError, UpstreamError } from "../../kernel/errors.js";
 import { scrubSecrets } from "../../kernel/logger.js";
-import { badAnswer, isRecord, requestJson } from "../http.js";
+import { badAnswer, isRecord } from "../../rpc/errors.js";
+import { requestJson } from "../../rpc/http.js";
 import type { FirstTxProvider } from "../types.js";
 
 export interface EtherscanOptions {

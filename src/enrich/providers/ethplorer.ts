@@ -1,5 +1,6 @@
 import { PermanentUpstreamError, RateLimitedError, UpstreamError } from "../../kernel/errors.js";
-import { badAnswer, isRecord, requestJson } from "../http.js";
+import { badAnswer, isRecord } from "../../rpc/errors.js";
+import { requestJson } from "../../rpc/http.js";
 import type { TokenMeta, TokenMetadataProvider } from "../types.js";
 
 export interface EthplorerOptions {

@@ -1,6 +1,7 @@
 import { UpstreamError } from "../../kernel/errors.js";
-import { badAnswer, isRecord } from "../http.js";
-import { parseQuantity, rpcCall, type JsonRpcOptions } from "../json-rpc.js";
+import { createRpcClient, resultOf } from "../../rpc/client.js";
+import { badAnswer, isRecord } from "../../rpc/errors.js";
+import { parseQuantity, toHex } from "../../rpc/hex.js";
 import type { FirstTxProvider } from "../types.js";
 
 const SEARCH_EXPECTED =
@@ -15,17 +16,21 @@ const blockExpected = (hex: string) => `a block {number: "${hex}", timestamp: qu
  * (null): any other shape — `{weird: […]}`, txs that are not an array, a tx without its block
  * number — is a BadAnswerError (ATT_PROVIDER_BAD_ANSWER), retried and never cached (issue 13).
  */
-export function createOtterscanFirstTx(opts: JsonRpcOptions): FirstTxProvider {
+export function createOtterscanFirstTx(opts: {
+  url: string;
+  timeoutMs: number;
+  rateLimitPauseMs: number;
+}): FirstTxProvider {
+  const rpc = createRpcClient(opts.url, opts);
+  // Each call goes as a batch of one, like rpc-tokens' calls: one answer shape to check (an array).
+  const call = async (method: string, params: unknown[], signal?: AbortSignal) =>
+    resultOf((await rpc.batch([{ method, params }], signal ? { signal } : {}))[0]!);
   const bad = (what: string, got: unknown, expected: string) =>
     badAnswer(what, { url: opts.url, got, expected });
   return {
     name: "otterscan",
     async fetch(address, signal) {
-      const r = await rpcCall(
-        opts,
-        { method: "ots_searchTransactionsAfter", params: [address, 0, 1] },
-        signal,
-      );
+      const r = await call("ots_searchTransactionsAfter", [address, 0, 1], signal);
       const what = "ots_searchTransactionsAfter";
       if (
         !isRecord(r) ||
@@ -48,8 +53,8 @@ export function createOtterscanFirstTx(opts: JsonRpcOptions): FirstTxProvider {
         if (seconds === null) throw bad(what, r, `${SEARCH_EXPECTED}; timestamp a quantity or an integer`);
         return seconds;
       }
-      const hex = `0x${blockNumber.toString(16)}`;
-      const block = await rpcCall(opts, { method: "eth_getBlockByNumber", params: [hex, false] }, signal);
+      const hex = toHex(blockNumber);
+      const block = await call("eth_getBlockByNumber", [hex, false], signal);
       // null is the node's documented "no such block": contradicting its own search, so retry.
       if (block === null) throw new UpstreamError(`Block ${hex} of ${address}'s first transaction not found`);
       const seconds = isRecord(block) ? parseQuantity(block.timestamp) : null;

@@ -1,5 +1,5 @@
-import { badAnswer } from "../http.js";
-import { isRevert, rpcBatch, throwForRpcError, type JsonRpcOptions, type RpcCall } from "../json-rpc.js";
+import { createRpcClient, type RpcCall } from "../../rpc/client.js";
+import { badAnswer, RpcRevertError } from "../../rpc/errors.js";
 import type { TokenMeta, TokenMetadataProvider } from "../types.js";
 
 const SELECTOR = { name: "0x06fdde03", symbol: "0x95d89b41", decimals: "0x313ce567" } as const;
@@ -16,7 +16,13 @@ const HEX_DATA = /^0x([0-9a-fA-F]{2})*$/;
  * object, a non-hex string) is not "no token": it fails the group with a BadAnswerError
  * (ATT_PROVIDER_BAD_ANSWER, retried, never cached — issue 13).
  */
-export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): TokenMetadataProvider {
+export function createRpcTokens(opts: {
+  url: string;
+  timeoutMs: number;
+  rateLimitPauseMs: number;
+  blockTag?: string;
+}): TokenMetadataProvider {
+  const rpc = createRpcClient(opts.url, opts);
   return {
     name: "rpc",
     async fetch(addresses, signal) {
@@ -26,7 +32,7 @@ export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): T
           params: [{ to, data: SELECTOR[f] }, opts.blockTag ?? "latest"],
         })),
       );
-      const outcomes = await rpcBatch(opts, calls, signal);
+      const outcomes = await rpc.batch(calls, signal ? { signal } : {});
       return addresses.map((address, i) => {
         const raw: (string | null)[] = FIELDS.map((_, k) => {
           const o = outcomes[i * 3 + k]!;
@@ -38,8 +44,8 @@ export function createRpcTokens(opts: JsonRpcOptions & { blockTag?: string }): T
               expected: 'hex data ("0x…", an even number of hex digits; "0x" when there is no code)',
             });
           }
-          if (isRevert(o)) return null;
-          return throwForRpcError(o.code, o.message, opts);
+          if (o.error instanceof RpcRevertError) return null;
+          throw o.error;
         });
         const decimals = decodeDecimals(raw[2]!);
         const meta: TokenMeta = {

@@ -1,14 +1,16 @@
 import { WebSocket } from "ws";
 import { TimeoutError, UpstreamError } from "../kernel/errors.js";
-import type { Logger } from "../kernel/logger.js";
-import { redactUrl } from "./errors.js";
-import { backoffDelay } from "./retry.js";
-import { unwrapResponse, type JsonRpcResponse, type RequestOptions, type RpcClient } from "./rpc-client.js";
+import { scrubSecrets, type Logger } from "../kernel/logger.js";
+import { backoffDelay } from "../kernel/retry.js";
+import { readResponse, type CallOptions, type RpcClient } from "./client.js";
+import { RPC_UNAVAILABLE } from "./errors.js";
 
 export type WsState = "connecting" | "open" | "closed";
 
 export interface WsConnectionOptions {
   url: string;
+  /** Pause for a rate limit the node answers with an error object (default 1 s). */
+  rateLimitPauseMs?: number;
   /** Timeout of every request, and of the opening handshake. */
   timeoutMs: number;
   /** Ping interval; a socket that did not answer the previous ping is terminated. */
@@ -21,7 +23,11 @@ export interface WsConnectionOptions {
   onStateChange?: (state: WsState) => void;
 }
 
-/** A JSON-RPC WebSocket that stays connected: reconnect loop, heartbeat, request timeouts. */
+/**
+ * The WebSocket transport of the JSON-RPC client: a socket that stays connected (reconnect loop,
+ * heartbeat, request timeouts), with subscriptions. Answers are read and classified as over
+ * HTTP (`readResponse`); a socket that is down fails calls at once with RPC_UNAVAILABLE.
+ */
 export interface WsConnection extends RpcClient {
   readonly state: WsState;
   /**
@@ -34,6 +40,7 @@ export interface WsConnection extends RpcClient {
 }
 
 interface Pending {
+  id: number;
   method: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -48,12 +55,12 @@ interface Sub {
 
 /**
  * Owns one WebSocket to the node. ethers v6's WebSocketProvider never reconnects and its
- * requests can hang forever (PITFALLS.md); here every request has a timeout, a dead socket is
+ * requests can hang forever (its `_send` has no timeout); here every request has a timeout, a dead socket is
  * found by ping/pong, and a closed socket is replaced after an exponential backoff with jitter.
  * Requests made while the socket is down fail at once (the caller falls back to HTTP).
  */
 export function createWsConnection(opts: WsConnectionOptions): WsConnection {
-  const endpoint = redactUrl(opts.url);
+  const endpoint = scrubSecrets(opts.url);
   const pending = new Map<number, Pending>();
   const subs = new Set<Sub>();
   const subById = new Map<string, Sub>();
@@ -74,12 +81,17 @@ export function createWsConnection(opts: WsConnectionOptions): WsConnection {
   const failPending = (why: string) => {
     for (const [id, p] of pending) {
       clearTimeout(p.timer);
-      p.reject(new UpstreamError(`JSON-RPC ${p.method}: ${why}`, { code: "ATT_RPC_UNAVAILABLE" }));
+      p.reject(new UpstreamError(`JSON-RPC ${p.method}: ${why}`, { code: RPC_UNAVAILABLE }));
       pending.delete(id);
     }
   };
 
-  const send = <T>(sock: WebSocket, method: string, params: unknown[], timeoutMs: number): Promise<T> =>
+  const send = <T>(
+    sock: WebSocket,
+    method: string,
+    params: readonly unknown[],
+    timeoutMs: number,
+  ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
@@ -90,17 +102,22 @@ export function createWsConnection(opts: WsConnectionOptions): WsConnection {
           }),
         );
       }, timeoutMs);
-      pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      pending.set(id, { id, method, resolve: resolve as (v: unknown) => void, reject, timer });
       sock.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }), (err) => {
         if (!err) return;
         clearTimeout(timer);
         pending.delete(id);
-        reject(new UpstreamError(`JSON-RPC ${method}: WebSocket send failed`, { cause: err }));
+        reject(
+          new UpstreamError(`JSON-RPC ${method}: WebSocket send failed`, {
+            cause: err,
+            code: RPC_UNAVAILABLE,
+          }),
+        );
       });
     });
 
   const onMessage = (raw: string) => {
-    let msg: JsonRpcResponse & { method?: string; params?: { subscription?: string; result?: unknown } };
+    let msg: { id?: unknown; method?: string; params?: { subscription?: string; result?: unknown } };
     try {
       msg = JSON.parse(raw) as typeof msg;
     } catch {
@@ -117,7 +134,15 @@ export function createWsConnection(opts: WsConnectionOptions): WsConnection {
     pending.delete(msg.id);
     clearTimeout(p.timer);
     try {
-      p.resolve(unwrapResponse(p.method, msg));
+      p.resolve(
+        readResponse(p.method, msg, p.id, {
+          what: `JSON-RPC ${p.method}`,
+          url: opts.url,
+          shownUrl: endpoint,
+          node: true,
+          rateLimitPauseMs: opts.rateLimitPauseMs ?? 1000,
+        }),
+      );
     } catch (err) {
       p.reject(err);
     }
@@ -182,18 +207,19 @@ export function createWsConnection(opts: WsConnectionOptions): WsConnection {
   connect();
 
   return {
+    endpoint,
     get state() {
       return state;
     },
-    request<T>(method: string, params: unknown[] = [], ro: RequestOptions = {}): Promise<T> {
+    call<T>(method: string, params: readonly unknown[] = [], co: CallOptions = {}): Promise<T> {
       if (!socket || state !== "open") {
         return Promise.reject(
           new UpstreamError(`JSON-RPC ${method}: WebSocket is not connected`, {
-            code: "ATT_RPC_UNAVAILABLE",
+            code: RPC_UNAVAILABLE,
           }),
         );
       }
-      return send<T>(socket, method, params, ro.timeoutMs ?? opts.timeoutMs);
+      return send<T>(socket, method, params, co.timeoutMs ?? opts.timeoutMs);
     },
     subscribe(params, onNotification) {
       const sub: Sub = { params, handler: onNotification };
