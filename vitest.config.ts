@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    // Our kafkajs patches must be in place before any test file loads kafkajs itself (tests may
+    // build their own kafkajs clients); the version check runs with them.
+    setupFiles: ["src/kernel/kafka/patches.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

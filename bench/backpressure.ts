@@ -9,7 +9,6 @@
  * Needs the local stack (deploy/local/stack.sh start) and `npm run build` (runs dist/cli.js).
  * Writes bench/results/backpressure.json.
  */
-import "../src/kernel/kafkajs-fix.js";
 import { existsSync, writeFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";

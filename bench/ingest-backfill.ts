@@ -16,22 +16,20 @@
  * (--quick: 300 blocks; `npm run bench` runs it as part of the suite)
  * Prints a table and writes bench/results/ingest-backfill.json.
  */
-import "../src/kernel/kafkajs-fix.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Interface } from "ethers";
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
 import { createIngester } from "../src/ingest/ingester.js";
 import type { IngesterOptions } from "../src/ingest/options.js";
 import { ensureIngestTopics } from "../src/ingest/topics.js";
-import type { Kafka as KernelKafka } from "../src/kernel/kafka.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { artifact, connectAnvil, deployBatcher, deployErc20 } from "../test/fixtures/contracts/deploy.js";
 import { startAnvil } from "../test/helpers/anvil.js";
 import { freePort } from "./lib/e2e/metrics.js";
 import { spawnChild } from "./lib/processes.js";
+import { benchAttKafka, benchKafka } from "./lib/kafka.js";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,7 +71,8 @@ async function rpcBatch(url: string, calls: { method: string; params: unknown[] 
 }
 
 const anvil = await startAnvil(["--gas-limit", "60000000"]);
-const kafka = new Kafka({ clientId: "att-bench", brokers: BROKERS, logLevel: logLevel.NOTHING });
+const kafka = benchKafka("att-bench");
+const attKafka = benchAttKafka("ingest-backfill");
 try {
   // ---- traffic -------------------------------------------------------------------------
   const { signer } = await connectAnvil(anvil.httpUrl);
@@ -139,7 +138,7 @@ try {
       topicTransfers: `bench-ingest-tx-${suffix}`,
       topicCheckpoint: `bench-ingest-cp-${suffix}`,
     };
-    const k = kafka as unknown as KernelKafka;
+    const k = attKafka;
     await ensureIngestTopics(k, topics, { topicPartitions: 6, topicReplicationFactor: 1 });
     const redis = new Redis(REDIS_URL);
     const registry = new Registry();
@@ -219,7 +218,7 @@ try {
       topicTransfers: `bench-ingest-tx-${suffix}`,
       topicCheckpoint: `bench-ingest-cp-${suffix}`,
     };
-    await ensureIngestTopics(kafka as unknown as KernelKafka, topics, {
+    await ensureIngestTopics(attKafka, topics, {
       topicPartitions: 6,
       topicReplicationFactor: 1,
     });

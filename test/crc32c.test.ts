@@ -1,9 +1,7 @@
-import "../src/kernel/kafkajs-fix.js";
 import { createRequire } from "node:module";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { crc32c } from "../src/kernel/crc32c.js";
-import { kafkajsCrcReplaced } from "../src/kernel/kafkajs-fix.js";
+import { crc32c, kafkajsCrcReplaced } from "../src/kernel/kafka/crc32c.js";
 
 const require = createRequire(import.meta.url);
 // kafkajs's own byte-at-a-time implementation (the module file itself, not the replaced index).
@@ -32,7 +30,7 @@ describe("CRC-32C", () => {
     }
   });
 
-  it("is the checksum kafkajs uses once src/kernel/kafkajs-fix.ts is loaded", () => {
+  it("is the checksum kafkajs uses once src/kernel/kafka/patches.ts is loaded", () => {
     expect(kafkajsCrcReplaced()).toBe(true);
     const index = require("kafkajs/src/protocol/recordBatch/crc32C/index.js") as (b: Buffer) => number;
     expect(index).toBe(crc32c);

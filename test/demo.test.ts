@@ -1,4 +1,3 @@
-import "../src/kernel/kafkajs-fix.js";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

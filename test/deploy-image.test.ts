@@ -1,4 +1,3 @@
-import "../src/kernel/kafkajs-fix.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +8,7 @@ import { renderKustomization, type K8sObject } from "../deploy/k8s/kustomize.js"
 import { connectedAdmin } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
-import { createTopicsReady } from "../src/kernel/kafka.js";
+import { createTopicsReady } from "../src/kernel/kafka/index.js";
 
 /**
  * The image's steps without Docker: scripts/pack-install-check.sh builds, packs and installs the

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { onTestFailed, onTestFinished } from "vitest";
 import { parseTokenTransferTx, type TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
-import type { Kafka } from "../src/kernel/kafka.js";
+import type { Kafka } from "../src/kernel/kafka/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { decodeCheckpoint, readCheckpoint, type Checkpoint } from "../src/ingest/checkpoint.js";
@@ -16,11 +16,11 @@ import { createIngester, type Ingester } from "../src/ingest/ingester.js";
 import type { IngesterOptions } from "../src/ingest/options.js";
 import { ensureIngestTopics } from "../src/ingest/topics.js";
 import type { TestAnvil } from "./helpers/anvil.js";
-import { testKafka } from "./helpers/kafka.js";
+import { testClient, testKafka } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { REDIS_URL } from "./helpers/services.js";
 
-export const kafka = testKafka as unknown as Kafka;
+export const kafka: Kafka = testClient;
 
 export interface TestTopics {
   transfers: string;

@@ -1,8 +1,7 @@
-import "../src/kernel/kafkajs-fix.js";
 import { Kafka, logLevel } from "kafkajs";
 import { Redis } from "ioredis";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createTopicsReady } from "../src/kernel/kafka.js";
+import { createTopicsReady } from "../src/kernel/kafka/index.js";
 import { connectedAdmin, connectedConsumer, connectedProducer, createTestTopic } from "./helpers/kafka.js";
 import {
   consoleConsume,

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { loadConfig } from "../src/kernel/config/index.js";
-import { createKafka } from "../src/kernel/kafka.js";
+import { createKafka } from "../src/kernel/kafka/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
 
@@ -87,7 +87,7 @@ async function reconnectWaits(nodeEnv: string): Promise<number[]> {
     import { createServer } from "node:net";
     import { Writable } from "node:stream";
     import { loadConfig } from "./src/kernel/config/index.ts";
-    import { createKafka } from "./src/kernel/kafka.ts";
+    import { createKafka } from "./src/kernel/kafka/index.ts";
     import { createLogger } from "./src/kernel/logger.ts";
     const server = createServer();
     await new Promise((r) => server.listen(0, "127.0.0.1", r));

@@ -1,7 +1,6 @@
-import "../src/kernel/kafkajs-fix.js";
 import { describe, expect, it } from "vitest";
 import { logLevel, type LogEntry } from "kafkajs";
-import { createKafkaLog } from "../src/kernel/kafka.js";
+import { createKafkaLog } from "../src/kernel/kafka/log.js";
 import type { Logger } from "../src/kernel/logger.js";
 
 type Line = { level: string; msg: string } & Record<string, unknown>;

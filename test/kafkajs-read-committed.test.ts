@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filterAbortedMessages, kafkajsFixActive } from "../src/kernel/kafkajs-fix.js";
+import { filterAbortedMessages, kafkajsFixActive } from "../src/kernel/kafka/read-committed-fix.js";
 import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";
 
 describe("read_committed with kafkajs (regression: aborted records delivered)", () => {

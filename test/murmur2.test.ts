@@ -1,16 +1,16 @@
-import "../src/kernel/kafkajs-fix.js";
 import { readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { kafkajsMurmurReplaced } from "../src/kernel/kafkajs-fix.js";
-import { murmur2 } from "../src/kernel/murmur2.js";
+import { Partitioners } from "kafkajs";
+import { murmur2 } from "../src/kernel/kafka/murmur2.js";
+import { createMurmur2Partitioner } from "../src/kernel/kafka/partitioner.js";
 
 const require = createRequire(import.meta.url);
 const ORIGINAL = require.resolve("kafkajs/src/producer/partitioners/default/murmur2.js");
 
-/** kafkajs's own murmur2, compiled from its file (the cached module is the replacement). */
+/** kafkajs's own murmur2, compiled from its file (independent of the module cache). */
 function kafkajsMurmur2(): (key: Buffer | string) => number {
   const m = new Module(`${ORIGINAL}#original`) as Module & {
     _compile(src: string, file: string): void;
@@ -50,7 +50,24 @@ describe("murmur2 (Kafka's default partitioner hash)", () => {
     for (const key of keys) expect(murmur2(key), String(key)).toBe(original(key));
   });
 
-  it("is the hash kafkajs's default partitioner uses once src/kernel/kafkajs-fix.ts is loaded", () => {
-    expect(kafkajsMurmurReplaced()).toBe(true);
+  it("gives our producers' partitioner (kafkajs's createPartitioner option) the partitions of kafkajs's default partitioner", () => {
+    const ours = createMurmur2Partitioner();
+    const theirs = Partitioners.DefaultPartitioner();
+    for (const n of [1, 2, 3, 7, 12, 64]) {
+      const partitionMetadata = Array.from({ length: n }, (_, i) => ({
+        partitionId: i,
+        leader: 1,
+        partitionErrorCode: 0,
+        replicas: [1],
+        isr: [1],
+      }));
+      for (let i = 0; i < 500; i++) {
+        const key = i % 2 ? `0x${randomBytes(32).toString("hex")}` : randomBytes(i % 41);
+        const args = { topic: "t", partitionMetadata, message: { key, value: null } };
+        expect(ours(args), `${n} partitions, key ${String(key)}`).toBe(theirs(args));
+      }
+      const pinned = { topic: "t", partitionMetadata, message: { key: "k", value: null, partition: n - 1 } };
+      expect(ours(pinned)).toBe(theirs(pinned));
+    }
   });
 });

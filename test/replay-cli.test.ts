@@ -2,7 +2,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { connectedAdmin, connectedProducer, createTestTopic, readTopic, testKafka } from "./helpers/kafka.js";
+import {
+  connectedAdmin,
+  connectedProducer,
+  createTestTopic,
+  readTopic,
+  testClient,
+  testKafka,
+} from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { runAtt, type AttResult } from "./helpers/processes.js";
 import { testRedis } from "./helpers/redis.js";
@@ -12,7 +19,7 @@ import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/tr
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { findingUniqueKey, parseFinding, type Finding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
-import { commitGroupOffsets } from "../src/kernel/kafka.js";
+import { commitGroupOffsets } from "../src/kernel/kafka/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { listVersions } from "../src/score/model/registry.js";
@@ -76,7 +83,7 @@ async function fixture(): Promise<Fixture> {
     ["0", "4"],
     ["0", "2"],
   ]);
-  await commitGroupOffsets(testKafka, {
+  await commitGroupOffsets(testClient, {
     groupId: group,
     topic,
     partitions: Object.entries(START).map(([p, offset]) => ({ partition: Number(p), offset })),
@@ -286,7 +293,7 @@ describe("commitGroupOffsets (what att replay commits with)", () => {
     const topic = await createTestTopic("replay-commit", 2);
     const groupId = uniqueName("replay-commit");
     const admin = await connectedAdmin();
-    await commitGroupOffsets(testKafka, {
+    await commitGroupOffsets(testClient, {
       groupId,
       topic,
       partitions: [
@@ -301,7 +308,7 @@ describe("commitGroupOffsets (what att replay commits with)", () => {
     await consumer.subscribe({ topic });
     await consumer.run({ eachMessage: async () => undefined });
     await expect.poll(async () => (await admin.describeGroups([groupId])).groups[0]!.members.length).toBe(1);
-    const err = await commitGroupOffsets(testKafka, {
+    const err = await commitGroupOffsets(testClient, {
       groupId,
       topic,
       partitions: [{ partition: 0, offset: "0" }],

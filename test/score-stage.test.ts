@@ -5,11 +5,17 @@ import { possibleFindingKeys } from "../src/sink/findings.js";
 import { parseFinding, toFortaSdkInput, type Finding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
-import { readMaxMessageBytes } from "../src/kernel/topic-limits.js";
+import { readMaxMessageBytes } from "../src/kernel/kafka/index.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
 import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
-import { connectedAdmin, connectedProducer, createTestTopic, readTopic, testKafka } from "./helpers/kafka.js";
+import {
+  connectedAdmin,
+  connectedProducer,
+  createTestTopic,
+  readTopic,
+  testClient,
+} from "./helpers/kafka.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
@@ -148,7 +154,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     await first.stop();
 
     const admin = await connectedAdmin();
-    const moves = await resetGroupOffsets(testKafka, admin, {
+    const moves = await resetGroupOffsets(testClient, admin, {
       groupId: s.group,
       topic: s.transfers,
       target: { kind: "earliest" },
@@ -172,7 +178,7 @@ describe("att score (in-process, real Kafka and Redis)", () => {
     await startStage(s);
     await readTopic(s.findings, txs.length);
     const admin = await connectedAdmin();
-    const err = await resetGroupOffsets(testKafka, admin, {
+    const err = await resetGroupOffsets(testClient, admin, {
       groupId: s.group,
       topic: s.transfers,
       target: { kind: "earliest" },

@@ -1,6 +1,6 @@
 import { parseFinding } from "../contracts/finding.js";
 import { parseTokenTransferTx } from "../contracts/token-transfer-tx.js";
-import type { Consumer, Kafka } from "../kernel/kafka.js";
+import type { Consumer, Kafka } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import type { Tracker } from "./tracker.js";
 

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadConfig, type Overrides } from "../kernel/config/index.js";
 import { AttError } from "../kernel/errors.js";
-import { createKafka, ensureTopics } from "../kernel/kafka.js";
+import { createKafka, ensureTopics } from "../kernel/kafka/index.js";
 import { createLogger } from "../kernel/logger.js";
 import { createRedis } from "../kernel/redis.js";
 import { sleep } from "../kernel/shutdown.js";

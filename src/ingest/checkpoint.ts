@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { HASH32_RE, toValidationError } from "../contracts/token-transfer-tx.js";
 import { UpstreamError, ValidationError } from "../kernel/errors.js";
-import type { Kafka } from "../kernel/kafka.js";
+import type { Kafka } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import type { PublishedBlock } from "./types.js";
 
@@ -140,7 +140,7 @@ export async function readCheckpoint(
       };
       // Control records (transaction markers) end most batches: they are not messages, so the
       // end of the topic is seen through the batch events, which count them.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      consumer.on("batch-end", (payload) => {
         if (payload.lastOffset !== null) mark(payload.partition, payload.lastOffset);
       });
       void consumer.run({

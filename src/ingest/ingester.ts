@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { ConfigError, errorCode, ValidationError } from "../kernel/errors.js";
-import type { Kafka } from "../kernel/kafka.js";
+import type { Kafka } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import type { Registry } from "../kernel/metrics.js";
 import { backoffDelay, withRetry } from "../kernel/retry.js";

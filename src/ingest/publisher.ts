@@ -1,7 +1,7 @@
 import type { TokenTransferTx } from "../contracts/token-transfer-tx.js";
 import { serializeTokenTransferTx } from "../contracts/token-transfer-tx.js";
-import { AttError, UpstreamError } from "../kernel/errors.js";
-import type { Kafka, Producer } from "../kernel/kafka.js";
+import { UpstreamError } from "../kernel/errors.js";
+import { KafkaError, openTransactionalProducer, type Kafka } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import { encodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { ProducerFencedError } from "./errors.js";
@@ -18,43 +18,14 @@ export interface Publisher {
   close(): Promise<void>;
 }
 
-/** Upper bound of the message bytes in one produce request. */
+/** Upper bound of the record bytes in one produce request. */
 const MAX_REQUEST_BYTES = 256 * 1024;
-
-function* chunkBySize(messages: TokenTransferTx[]): Generator<{ key: string; value: string }[]> {
-  let chunk: { key: string; value: string }[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const value = serializeTokenTransferTx(m);
-    if (chunk.length > 0 && bytes + value.length > MAX_REQUEST_BYTES) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push({ key: m.from, value });
-    bytes += value.length + m.from.length;
-  }
-  if (chunk.length > 0) yield chunk;
-}
 
 /** Raised by Publisher.commit for every Kafka failure (retryable unless fenced). */
 export class PublishError extends UpstreamError {}
 
-const FENCED = new Set([
-  "INVALID_PRODUCER_EPOCH",
-  "PRODUCER_FENCED",
-  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
-]);
-
-/** Whether a kafkajs error (possibly wrapped in retries) says another producer took our transactional.id. */
-export function isFenced(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const x = e as { type?: string; originalError?: unknown; cause?: unknown };
-    if (x.type && FENCED.has(x.type)) return true;
-    e = x.originalError ?? x.cause;
-  }
-  return false;
-}
+/** The client's own error behind a KafkaError (the messages keep their single "Cause:" line). */
+const clientCause = (err: unknown) => (err instanceof KafkaError ? err.cause : err);
 
 /**
  * Connects a transactional producer and initialises it at once: InitProducerId with our
@@ -69,71 +40,58 @@ export async function openPublisher(opts: {
   logger: Logger;
   transactionTimeoutMs?: number;
 }): Promise<Publisher> {
-  const producer: Producer = opts.kafka.producer({
-    transactionalId: opts.transactionalId,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionTimeout: opts.transactionTimeoutMs ?? 60_000,
-  });
-  await producer.connect();
+  let producer;
   try {
-    const init = await producer.transaction();
-    await init.abort(); // nothing was sent: no EndTxn, only the producer id/epoch
+    producer = await openTransactionalProducer(opts.kafka, {
+      transactionalId: opts.transactionalId,
+      transactionTimeoutMs: opts.transactionTimeoutMs ?? 60_000,
+      maxRequestBytes: MAX_REQUEST_BYTES,
+    });
   } catch (err) {
-    await producer.disconnect().catch(() => undefined);
-    if (isFenced(err))
-      throw new ProducerFencedError("Kafka fenced this ingester at start-up", { cause: err });
+    if (err instanceof KafkaError && err.kind === "fenced")
+      throw new ProducerFencedError("Kafka fenced this ingester at start-up", { cause: clientCause(err) });
     throw new PublishError("Could not initialise the transactional producer", {
       code: "ATT_KAFKA_PUBLISH_FAILED",
-      cause: err,
+      cause: clientCause(err),
     });
   }
   const key = (cp: Checkpoint) => String(cp.chainId);
 
   return {
     async commit(messages, checkpoint, beforeCommit) {
-      const txn = await producer.transaction();
+      // The checkpoint goes last: with the last messages' request when it fits.
+      const records = messages.map((m) => ({
+        topic: opts.topicTransfers,
+        key: m.from,
+        value: serializeTokenTransferTx(m),
+      }));
+      records.push({
+        topic: opts.topicCheckpoint,
+        key: key(checkpoint),
+        value: encodeCheckpoint(checkpoint),
+      });
       try {
-        // Several produce requests inside the one transaction, each under MAX_REQUEST_BYTES:
-        // kafkajs puts a request's messages for one partition into one record batch, and the
-        // broker refuses batches above message.max.bytes (1 MiB by default).
-        // The checkpoint rides with the last chunk: one produce request fewer per commit.
-        const chunks = [...chunkBySize(messages)];
-        const last = chunks.pop() ?? [];
-        for (const chunk of chunks) {
-          await txn.send({ topic: opts.topicTransfers, messages: chunk, acks: -1 });
-        }
-        const cp = {
-          topic: opts.topicCheckpoint,
-          messages: [{ key: key(checkpoint), value: encodeCheckpoint(checkpoint) }],
-        };
-        await txn.sendBatch({
-          topicMessages: last.length > 0 ? [{ topic: opts.topicTransfers, messages: last }, cp] : [cp],
-          acks: -1,
-        });
-        beforeCommit?.();
-        await txn.commit();
+        await producer.commit(records, beforeCommit ? { beforeCommit } : {});
       } catch (err) {
-        if (txn.isActive()) await txn.abort().catch(() => undefined);
-        if (err instanceof AttError) throw err;
-        if (isFenced(err)) {
+        if (!(err instanceof KafkaError)) throw err;
+        if (err.kind === "fenced") {
           throw new ProducerFencedError(
             "Kafka fenced this ingester: another one uses the same transactional.id",
             {
-              cause: err,
+              cause: clientCause(err),
             },
           );
         }
         throw new PublishError("Kafka transaction failed", {
           code: "ATT_KAFKA_PUBLISH_FAILED",
-          cause: err,
+          cause: clientCause(err),
           details: [`Block: ${checkpoint.blockNumber}`, `Messages: ${messages.length}`],
         });
       }
     },
     async close() {
       await producer
-        .disconnect()
+        .close()
         .catch((err: unknown) =>
           opts.logger.warn({ msg: "Kafka producer disconnect failed", err: String(err) }),
         );

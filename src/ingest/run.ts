@@ -1,5 +1,5 @@
 import type { Overrides } from "../kernel/config/index.js";
-import { createKafka } from "../kernel/kafka.js";
+import { createKafka } from "../kernel/kafka/index.js";
 import { createRedis } from "../kernel/redis.js";
 import { createRuntime } from "../kernel/runtime.js";
 import { createIngester } from "./ingester.js";

@@ -1,5 +1,5 @@
 import type { TokenTransferTx } from "../contracts/token-transfer-tx.js";
-import type { Kafka } from "../kernel/kafka.js";
+import type { Kafka } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import type { BlockSource } from "./block-source.js";
 import { makeCheckpoint } from "./checkpoint.js";

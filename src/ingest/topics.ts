@@ -1,5 +1,5 @@
 import type { Config } from "../kernel/config/index.js";
-import { ensureTopics, type Kafka } from "../kernel/kafka.js";
+import { ensureTopics, type Kafka } from "../kernel/kafka/index.js";
 import type { IngesterOptions } from "./options.js";
 
 /**

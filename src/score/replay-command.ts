@@ -1,5 +1,5 @@
 import { loadConfig } from "../kernel/config/index.js";
-import { createKafka } from "../kernel/kafka.js";
+import { createKafka } from "../kernel/kafka/index.js";
 import { createLogger } from "../kernel/logger.js";
 import { parseOffsets, parseTimestamp, resetGroupOffsets, type ReplayTarget } from "./replay.js";
 

@@ -1,5 +1,5 @@
 import { ConfigError, NonRetryableError } from "../kernel/errors.js";
-import { commitGroupOffsets, type Admin, type Kafka } from "../kernel/kafka.js";
+import { commitGroupOffsets, kafkaErrorInfo, type Admin, type Kafka } from "../kernel/kafka/index.js";
 import { parseInstant } from "../kernel/time.js";
 
 export class GroupActiveError extends NonRetryableError {
@@ -142,7 +142,7 @@ export async function resetGroupOffsets(
       partitions: moves.map((m) => ({ partition: m.partition, offset: m.to })),
     }).catch((err: unknown) => {
       // A consumer joined after the check above: the broker refuses a member-less commit then.
-      if ((err as { type?: string }).type === "UNKNOWN_MEMBER_ID")
+      if (kafkaErrorInfo(err)?.type === "UNKNOWN_MEMBER_ID")
         throw new GroupActiveError(
           `Consumer group "${args.groupId}" got a member while its offsets were being reset; nothing was moved.`,
           { details: ["Fix: stop every `att score` of this group, then run the replay again."], cause: err },

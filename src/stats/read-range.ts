@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "../kernel/errors.js";
-import { fetchHighWatermarks, type Admin, type Kafka } from "../kernel/kafka.js";
+import { fetchHighWatermarks, type Admin, type Kafka } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 
 export class TopicNotFoundError extends NonRetryableError {
@@ -178,7 +178,7 @@ export async function readTopicRange(
       if (r.pos >= r.end) stop(partition);
     };
 
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on("group-join", () => {
       joined = true;
       lastProgress = Date.now();
       for (const [partition, r] of ranges) {
@@ -188,9 +188,9 @@ export async function readTopicRange(
     });
     // Also fires for batches made only of transaction markers or aborted records, which never
     // reach eachBatch: without it a range ending in a commit marker would never look finished.
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => advance(e.payload.partition, e.payload.lastOffset));
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) fail(e.payload.error);
+    consumer.on("batch-end", (e) => advance(e.partition, e.lastOffset));
+    consumer.on("crash", (e) => {
+      if (!e.restart) fail(e.error);
     });
     const onAbort = () => finish(false);
     opts.signal?.addEventListener("abort", onAbort, { once: true });

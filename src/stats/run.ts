@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { loadConfig } from "../kernel/config/index.js";
 import { ConfigError, ModelError } from "../kernel/errors.js";
-import { createKafka } from "../kernel/kafka.js";
+import { createKafka } from "../kernel/kafka/index.js";
 import { createLogger } from "../kernel/logger.js";
 import { findMonitorCard, loadMonitorCard, type MonitorCard } from "../monitor/card.js";
 import { createFindingsCollector } from "./collect.js";

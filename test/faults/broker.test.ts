@@ -1,10 +1,9 @@
-import "../../src/kernel/kafkajs-fix.js";
 import { Writable } from "node:stream";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parseFinding } from "../../src/contracts/finding.js";
 import { loadConfig } from "../../src/kernel/config/index.js";
-import { createTopicsReady } from "../../src/kernel/kafka.js";
+import { createTopicsReady } from "../../src/kernel/kafka/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
 import { createScoreStage } from "../../src/score/stage/stage.js";

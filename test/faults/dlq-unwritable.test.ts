@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
 import { cacheKey, encodeValue } from "../../src/enrich/keys.js";
-import { readMaxMessageBytes } from "../../src/kernel/topic-limits.js";
+import { readMaxMessageBytes } from "../../src/kernel/kafka/index.js";
 import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
 import { spawnAtt } from "../helpers/processes.js";
 import { uniqueName } from "../helpers/names.js";

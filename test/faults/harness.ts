@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
 import { parseFinding, type Finding } from "../../src/contracts/finding.js";
 import { loadConfig } from "../../src/kernel/config/index.js";
-import { createTopicsReady } from "../../src/kernel/kafka.js";
+import { createTopicsReady } from "../../src/kernel/kafka/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
 import { createScoreStage, type ScoreStage } from "../../src/score/stage/stage.js";

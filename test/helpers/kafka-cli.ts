@@ -1,7 +1,7 @@
 /**
  * Kafka's own CLI tools (org.apache.kafka:kafka-tools, the broker's version) as independent
  * counters for tests: what they read or change does not rest on our Kafka client (kafkajs and
- * its patch in src/kernel/kafkajs-fix.ts). They run through `deploy/local/stack.sh kafka <tool>`,
+ * its patches in src/kernel/kafka/). They run through `deploy/local/stack.sh kafka <tool>`,
  * the same classpath and JVM options a person uses (~0.6 s JVM start-up).
  */
 import { spawn } from "node:child_process";

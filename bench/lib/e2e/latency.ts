@@ -1,6 +1,6 @@
 import type { Kafka, Producer } from "kafkajs";
 import type { TokenTransferTx } from "../../../src/contracts/token-transfer-tx.js";
-import { createTopicsReady } from "../../../src/kernel/kafka.js";
+import { createTopicsReady } from "../../../src/kernel/kafka/index.js";
 import { uniqueName } from "../kafka.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";

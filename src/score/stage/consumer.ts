@@ -1,6 +1,11 @@
-import type { Batch } from "kafkajs";
 import { errorCode, NonRetryableError } from "../../kernel/errors.js";
-import type { Admin, Consumer, Kafka } from "../../kernel/kafka.js";
+import {
+  kafkaErrorInfo,
+  type Admin,
+  type Batch,
+  type Consumer,
+  type Kafka,
+} from "../../kernel/kafka/index.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { ScoreMetrics } from "./metrics.js";
 import type { RoutedMessage } from "../../sink/router.js";
@@ -25,18 +30,6 @@ const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
  * message. The partition cannot move past that offset without losing the message, so the
  * process stops (exit 1) rather than re-read it forever; the offset is in the message.
  */
-/** kafkajs's errors for a broker that went away (retried by the client, summarised by kernel/kafka.ts). */
-function isConnectionLoss(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const name = (e as { name?: string }).name;
-    if (name === "KafkaJSConnectionError" || name === "KafkaJSConnectionClosedError") return true;
-    e =
-      (e as { cause?: unknown; originalError?: unknown }).cause ??
-      (e as { originalError?: unknown }).originalError;
-  }
-  return false;
-}
-
 export class DlqUnwritableError extends NonRetryableError {
   readonly code = "ATT_DLQ_UNWRITABLE";
 }
@@ -122,24 +115,24 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   let fatal: unknown;
   const stopController = new AbortController();
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+  consumer.on("group-join", (e) => {
     generation += 1;
     joined = true;
     o.logger.info({
       msg: "Joined consumer group",
       group_id: o.groupId,
       generation,
-      assignment: e.payload.memberAssignment,
+      assignment: e.memberAssignment,
     });
   });
-  consumer.on(consumer.events.CRASH, (e) => {
+  consumer.on("crash", (e) => {
     // A crash kafkajs restarts from (e.g. its retries ran out during a long broker outage) needs no action.
-    (e.payload.restart ? o.logger.warn : o.logger.error).call(o.logger, {
+    (e.restart ? o.logger.warn : o.logger.error).call(o.logger, {
       msg: "Consumer crashed",
-      err: e.payload.error,
-      restart: e.payload.restart,
+      err: e.error,
+      restart: e.restart,
     });
-    if (!e.payload.restart && !stopping) o.onFatal?.(e.payload.error);
+    if (!e.restart && !stopping) o.onFatal?.(e.error);
   });
 
   async function sinkFor(partition: number): Promise<PartitionSink> {
@@ -354,8 +347,8 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
               const strikes = poisonCause(err, stageOf(err))
                 ? poison.strike(batch.partition, chunk[0]!.offset)
                 : undefined;
-              // A lost broker connection is reported once by the client (kernel/kafka.ts); the re-read needs no action.
-              (isConnectionLoss(err) ? o.logger.info : o.logger.warn).call(o.logger, {
+              // A lost broker connection is reported once by the client (kernel/kafka/log.ts); the re-read needs no action.
+              (kafkaErrorInfo(err)?.kind === "connection" ? o.logger.info : o.logger.warn).call(o.logger, {
                 msg: "Batch failed; it will be re-read",
                 partition: batch.partition,
                 first_offset: chunk[0]!.offset,

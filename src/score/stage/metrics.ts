@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { Admin } from "../../kernel/kafka.js";
+import type { Admin } from "../../kernel/kafka/index.js";
 
 export interface ScoreMetrics {
   batchSize: Histogram;

@@ -1,4 +1,5 @@
 import { errorCode, isRetryable, ShutdownError } from "../../kernel/errors.js";
+import { isKafkaClientError, KafkaError, kafkaErrorInfo } from "../../kernel/kafka/index.js";
 
 /**
  * Poison messages: input that makes its chunk fail every time, for a reason that is the
@@ -13,25 +14,6 @@ import { errorCode, isRetryable, ShutdownError } from "../../kernel/errors.js";
  * a rebalance, shutdown) never count: those chunks are retried as before.
  */
 
-/** Kafka error types by which the broker refuses the records themselves. */
-const RECORD_REJECTIONS = new Set([
-  "MESSAGE_TOO_LARGE",
-  "RECORD_LIST_TOO_LARGE",
-  "INVALID_RECORD",
-  "CORRUPT_MESSAGE",
-  "UNSUPPORTED_COMPRESSION_TYPE",
-]);
-
-/** kafkajs nests the broker's error: `cause`, `originalError`, or the `errors` of an aggregate. */
-function kafkaErrorTypes(err: unknown, depth = 0): string[] {
-  if (depth > 4 || err === null || typeof err !== "object") return [];
-  const e = err as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
-  const out = typeof e.type === "string" ? [e.type] : [];
-  for (const inner of [e.cause, e.originalError]) out.push(...kafkaErrorTypes(inner, depth + 1));
-  if (Array.isArray(e.errors)) for (const inner of e.errors) out.push(...kafkaErrorTypes(inner, depth + 1));
-  return out;
-}
-
 export interface PoisonCause {
   code: string;
   message: string;
@@ -40,21 +22,27 @@ export interface PoisonCause {
 /**
  * Whether `err` can be the message's own fault. `stage` says where it was thrown: in
  * "process" (features, model, findings) any non-retryable error; in "commit" only the broker's
- * refusal of the records.
+ * refusal of the records (src/kernel/kafka/errors.ts: kind "record-rejected").
  */
 export function poisonCause(err: unknown, stage: FailureStage): PoisonCause | undefined {
   const message = err instanceof Error ? err.message : String(err);
   if (stage === "commit") {
-    const type = kafkaErrorTypes(err).find((t) => RECORD_REJECTIONS.has(t));
-    return type
-      ? { code: `ATT_KAFKA_${type}`, message: `Kafka refused this message's output: ${message}` }
+    const kafka = kafkaErrorInfo(err);
+    return kafka?.kind === "record-rejected"
+      ? { code: kafka.code, message: `Kafka refused this message's output: ${clientMessage(err)}` }
       : undefined;
   }
   if (err instanceof ShutdownError || isRetryable(err)) return undefined;
   if (err instanceof Error && err.name === "AbortError") return undefined;
   // kafkajs errors inside processing (none expected) and retryable upstream errors are not the message's fault.
-  if (err instanceof Error && err.name.startsWith("KafkaJS")) return undefined;
+  if (isKafkaClientError(err)) return undefined;
   return { code: errorCode(err), message };
+}
+
+/** The Kafka client's own message (a KafkaError adds our context lines around it). */
+function clientMessage(err: unknown): string {
+  const e = err instanceof KafkaError ? err.cause : err;
+  return e instanceof Error ? e.message : String(e);
 }
 
 export type FailureStage = "process" | "commit";

@@ -1,7 +1,7 @@
 import type { Registry } from "prom-client";
 import { createEnricher } from "../../enrich/index.js";
 import type { Config } from "../../kernel/config/index.js";
-import { createKafka, ensureTopics, standardTopics } from "../../kernel/kafka.js";
+import { createKafka, ensureTopics, standardTopics } from "../../kernel/kafka/index.js";
 import type { Logger } from "../../kernel/logger.js";
 import { checkRedisPolicy, createRedis } from "../../kernel/redis.js";
 import { createDriftMonitorFromConfig } from "../../monitor/drift.js";
@@ -9,7 +9,7 @@ import { loadConfiguredModel, type Model } from "../model/index.js";
 import { createScoreConsumer } from "./consumer.js";
 import { createScoreMetrics, registerLagGauge } from "./metrics.js";
 import { createBatchProcessor } from "./processor.js";
-import { readMaxMessageBytes } from "../../kernel/topic-limits.js";
+import { readMaxMessageBytes } from "../../kernel/kafka/index.js";
 import { recordLimits, type RecordLimits } from "../../sink/limits.js";
 import { allFindingTopics } from "../../sink/router.js";
 import { featurePort, modelPort } from "./wiring.js";

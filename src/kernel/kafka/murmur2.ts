@@ -2,9 +2,10 @@
  * Kafka's murmur2 (the Java client's Utils.murmur2, used by the default partitioner to map a key
  * to a partition) in 32-bit integer arithmetic. kafkajs computes it with 64-bit Long objects,
  * allocating several per round: ~3 % of the score stage's CPU in bench/e2e.ts profiles, one
- * hash per finding. src/kernel/kafkajs-fix.ts puts this one in its place; the partition of every
- * key stays the same (test/murmur2.test.ts: Kafka's own test vectors and kafkajs's function on
- * random keys).
+ * hash per finding. Our producers partition with this one through kafkajs's public
+ * `createPartitioner` option (partitioner.ts); the partition of every key stays the same
+ * (test/murmur2.test.ts: Kafka's own test vectors, kafkajs's function on random keys, and
+ * kafkajs's default partitioner).
  */
 const M = 0x5bd1e995;
 const SEED = 0x9747b28c;

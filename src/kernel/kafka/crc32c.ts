@@ -1,9 +1,16 @@
 /**
  * CRC-32C (Castagnoli), the checksum of Kafka record batches, computed 8 bytes at a time
  * ("slicing-by-8"). kafkajs ships a byte-at-a-time table loop that took ~5 % of the score stage's
- * CPU in bench/e2e.ts profiles (every produced batch is checksummed); src/kernel/kafkajs-fix.ts
- * puts this one in its place. Same results: test/crc32c.test.ts compares both on random input.
+ * CPU in bench/e2e.ts profiles (every produced batch is checksummed). Same results:
+ * test/crc32c.test.ts compares both on random input.
+ *
+ * Why a patch and not an option: kafkajs 2.2.4 has no public hook for the checksum — its record
+ * batch encoder (src/protocol/recordBatch/v0/index.js) requires crc32C/index.js directly — so
+ * this module puts itself in that file's place in the module cache when it loads (see
+ * kafkajs-internals.ts). Speed only: without it kafkajs computes the same checksums.
  */
+import { isReplaced, replaceKafkajsFile } from "./kafkajs-internals.js";
+
 const POLY = 0x82f63b78;
 const T = new Int32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
@@ -38,4 +45,13 @@ export function crc32c(buf: Uint8Array): number {
   }
   for (; i < n; i++) crc = T[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ ~0) >>> 0;
+}
+
+const CRC_FILE = "src/protocol/recordBatch/crc32C/index.js";
+
+replaceKafkajsFile(CRC_FILE, crc32c, { loadedWith: "src/protocol/recordBatch/v0/index.js" });
+
+/** True when kafkajs checksums record batches with this module (checked by tests). */
+export function kafkajsCrcReplaced(): boolean {
+  return isReplaced(CRC_FILE);
 }

@@ -11,12 +11,10 @@
  * queue by first offset and activates every transaction that has begun).
  *
  * kafkajs captures the filter with `require` when it loads, so this module must be evaluated
- * before kafkajs: `src/kernel/kafka.ts` (the only module that imports kafkajs' values in src/)
- * imports it first, and so do the test and bench helpers.
+ * before kafkajs: src/kernel/kafka/patches.ts loads it, every module of this folder that imports
+ * kafkajs imports that first, and vitest's `setupFiles` loads it before any test file.
  */
-import Module, { createRequire } from "node:module";
-import { crc32c } from "./crc32c.js";
-import { murmur2 } from "./murmur2.js";
+import { isReplaced, replaceKafkajsFile } from "./kafkajs-internals.js";
 
 interface FetchedMessage {
   offset: string;
@@ -64,48 +62,11 @@ export function filterAbortedMessages({
   });
 }
 
-const require = createRequire(import.meta.url);
-const target = require.resolve("kafkajs/src/consumer/filterAbortedMessages.js");
+const FILTER = "src/consumer/filterAbortedMessages.js";
 
-/**
- * Two more replacements, for speed only, with identical results: the CRC-32C of produced record
- * batches (kafkajs/src/protocol/recordBatch/crc32C/index.js, byte at a time) by
- * src/kernel/crc32c.ts, and the default partitioner's murmur2 (64-bit Long objects) by
- * src/kernel/murmur2.ts.
- */
-const crcTarget = require.resolve("kafkajs/src/protocol/recordBatch/crc32C/index.js");
-const murmurTarget = require.resolve("kafkajs/src/producer/partitioners/default/murmur2.js");
-
-function replaceModule(path: string, exports: unknown): void {
-  const m = new Module(path);
-  m.filename = path;
-  m.loaded = true;
-  m.exports = exports;
-  require.cache[path] = m;
-}
-
-if (require.cache[target]?.exports !== filterAbortedMessages) {
-  if (require.cache[require.resolve("kafkajs/src/consumer/batch.js")]) {
-    throw new Error(
-      "kafkajs was loaded before src/kernel/kafkajs-fix.ts: import the fix first so that read_committed consumers drop aborted records",
-    );
-  }
-  replaceModule(target, filterAbortedMessages);
-  replaceModule(crcTarget, crc32c);
-  replaceModule(murmurTarget, murmur2);
-}
+replaceKafkajsFile(FILTER, filterAbortedMessages, { loadedWith: "src/consumer/batch.js" });
 
 /** True when kafkajs uses the fixed filter (checked by tests). */
 export function kafkajsFixActive(): boolean {
-  return require.cache[target]?.exports === filterAbortedMessages;
-}
-
-/** True when kafkajs checksums record batches with src/kernel/crc32c.ts (checked by tests). */
-export function kafkajsCrcReplaced(): boolean {
-  return require.cache[crcTarget]?.exports === crc32c;
-}
-
-/** True when kafkajs's default partitioner hashes keys with src/kernel/murmur2.ts (checked by tests). */
-export function kafkajsMurmurReplaced(): boolean {
-  return require.cache[murmurTarget]?.exports === murmur2;
+  return isReplaced(FILTER);
 }

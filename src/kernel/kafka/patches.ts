@@ -1,0 +1,10 @@
+/**
+ * Every change this project makes inside kafkajs, loaded before kafkajs itself: by each module
+ * of this folder that imports kafkajs (import this first) and by vitest's `setupFiles`.
+ * - read-committed-fix.ts: correctness (aborted records delivered to read_committed consumers).
+ * - crc32c.ts: speed only, same checksums.
+ * The partitioner's faster murmur2 needs no patch: it goes through kafkajs's public
+ * `createPartitioner` option (partitioner.ts).
+ */
+import "./read-committed-fix.js";
+import "./crc32c.js";
