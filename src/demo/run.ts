@@ -6,7 +6,7 @@ import { AttError } from "../kernel/errors.js";
 import { createKafka, ensureTopics } from "../kernel/kafka/index.js";
 import { createLogger } from "../kernel/logger.js";
 import { createRedis } from "../kernel/redis.js";
-import { sleep } from "../kernel/shutdown.js";
+import { createShutdown, sleep } from "../kernel/shutdown.js";
 import { randomSeed } from "../simulate/random.js";
 import { createSimulator } from "../simulate/simulator.js";
 import { loadSimulationSources } from "../simulate/sources.js";
@@ -79,7 +79,9 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  const cleanups: { name: string; fn: () => Promise<unknown> }[] = [];
+  // Every part registers its teardown as it starts; closed once the run ends, however it ends.
+  // The demo's own signal handling (above) stops the traffic first, so no signal handlers here.
+  const shutdown = createShutdown({ logger, graceMs: config.common.shutdownGraceMs });
   const processes: { name: string; pid: number; exit?: number | string }[] = [];
   let pipeline: DemoPipeline | undefined;
   let phase = "starting";
@@ -96,7 +98,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
       redisUrl: config.redis.url,
       logger,
     });
-    cleanups.push({ name: "stack", fn: () => stack.stop() });
+    shutdown.register("stack", () => stack.stop());
     if (stack.started.length > 0)
       say(`started local ${stack.started.join(" and ")} (stopped again at the end)`);
     const chain = await acquireChain({
@@ -109,9 +111,8 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     if (chain.process) {
       const p = chain.process;
       processes.push({ name: "anvil", pid: p.pid });
-      cleanups.push({
-        name: "anvil",
-        fn: () => p.stop(5000).then((c) => (processes.find((x) => x.pid === p.pid)!.exit = c)),
+      shutdown.register("anvil", async () => {
+        processes.find((x) => x.pid === p.pid)!.exit = await p.stop(5000);
       });
     }
     say(`node: ${chain.httpUrl} — ${chain.owned ? "private anvil" : "existing node"} (${chain.reason})`);
@@ -135,7 +136,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
       logger,
       onSent: (tx) => tracker.sent(tx),
     });
-    cleanups.push({ name: "simulator", fn: () => sim.close() });
+    shutdown.register("simulator", () => sim.close());
     phase = "deploying tokens and back-dating accounts";
     say(`${phase} (seed ${seed}, calibration: ${sources.marginalsFrom})…`);
     const setup = await sim.setup();
@@ -158,9 +159,10 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
       { topic: names.findingsTopic, ...base },
       { topic: names.dlqTopic, ...base },
     ]);
-    if (!flags.keepData) cleanups.push({ name: "kafka-data", fn: () => deleteKafkaData(kafka, names) });
-    if (!flags.keepData)
-      cleanups.push({ name: "redis-data", fn: () => deleteRedisData(config.redis.url, names.redisPrefix) });
+    if (!flags.keepData) {
+      shutdown.register("kafka-data", () => deleteKafkaData(kafka, names));
+      shutdown.register("redis-data", () => deleteRedisData(config.redis.url, names.redisPrefix));
+    }
     const observer = await startObserver({
       kafka,
       groupId: names.observerGroup,
@@ -169,7 +171,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
       tracker,
       logger,
     });
-    cleanups.push({ name: "observer", fn: () => observer.stop() });
+    shutdown.register("observer", () => observer.stop());
     phase = "starting ingest, enrich and score";
     say(`${phase}…`);
     pipeline = await startPipeline({
@@ -186,12 +188,9 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     });
     const pl = pipeline;
     for (const s of pl.stages) processes.push({ name: s.name, pid: s.pid });
-    cleanups.push({
-      name: "pipeline",
-      fn: async () => {
-        const codes = await pl.stop(15_000);
-        for (const p of processes) if (codes[p.name] !== undefined) p.exit = codes[p.name];
-      },
+    shutdown.register("pipeline", async () => {
+      const codes = await pl.stop(15_000);
+      for (const p of processes) if (codes[p.name] !== undefined) p.exit = codes[p.name];
     });
     await pl.ready(120_000, stopping.signal);
 
@@ -231,13 +230,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     failure = err;
   } finally {
     phase = "stopping";
-    for (const c of cleanups.reverse()) {
-      try {
-        await c.fn();
-      } catch (err) {
-        logger.error({ msg: "Demo cleanup failed", component: c.name, err: (err as Error).message });
-      }
-    }
+    await shutdown.close(failure === undefined ? "demo finished" : "demo failed");
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -12,13 +12,18 @@ export async function runScore(): Promise<void> {
   const crashed = new Promise<never>((_, reject) => (crash = reject));
   // Handled by the race below; marked handled now in case the consumer stops while still starting.
   crashed.catch(() => undefined);
+  // The stage registers its teardowns in the process's registry: SIGINT/SIGTERM stop it, and a
+  // start-up that fails half-way closes what it had opened before the error exits.
   const stage = await createScoreStage({
     config: rt.config,
     logger: rt.logger,
     registry: rt.registry,
+    shutdown: rt.shutdown,
     onFatal: (err) => crash?.(err),
+  }).catch(async (err: unknown) => {
+    await rt.shutdown.close("score stage failed to start");
+    throw err;
   });
-  rt.shutdown.register("score-stage", () => stage.stop());
   rt.health?.addReadinessCheck("consumer-group", () => stage.isReady());
   await stage.start();
   rt.logger.info({

@@ -4,6 +4,7 @@ import type { Config } from "../../kernel/config/index.js";
 import { createKafka, ensureTopics, standardTopics } from "../../kernel/kafka/index.js";
 import type { Logger } from "../../kernel/logger.js";
 import { checkRedisPolicy, createRedis } from "../../kernel/redis.js";
+import { createShutdown, type Shutdown } from "../../kernel/shutdown.js";
 import { createDriftMonitorFromConfig } from "../../monitor/drift.js";
 import { loadConfiguredModel, type Model } from "../model/index.js";
 import { createScoreConsumer } from "./consumer.js";
@@ -18,7 +19,10 @@ export interface ScoreStage {
   readonly model: Model;
   /** Joins the group and starts consuming; resolves once running. */
   start(): Promise<void>;
-  /** Finishes and commits the batch in flight, leaves the group, closes everything. Idempotent. */
+  /**
+   * Finishes and commits the batch in flight, leaves the group, closes everything: closes the
+   * shutdown registry the stage's teardowns are in (its own, or the one passed in). Idempotent.
+   */
   stop(): Promise<void>;
   isReady(): boolean;
 }
@@ -26,19 +30,41 @@ export interface ScoreStage {
 /**
  * The score stage as a component: model, enrichment, consumer group and transactional sink,
  * wired from the configuration. `att score` runs one; tests and the demo run them in-process.
+ * Each teardown is registered in `shutdown` where its resource is opened, so a start-up that
+ * fails half-way (a topic that cannot be created, a broker that does not answer) leaves
+ * nothing open once that registry is closed.
  */
 export async function createScoreStage(deps: {
   config: Config;
   logger: Logger;
   registry: Registry;
   model?: Model;
+  /**
+   * The registry the stage registers its teardowns in (`att score`: the process's); the caller
+   * closes it, also when start-up fails. Unset: the stage owns one, closed by `stop()` or by a
+   * failed start-up.
+   */
+  shutdown?: Shutdown;
   /** The consumer stopped for good (kafkajs gave up on it): the process should exit and be restarted. */
   onFatal?: (err: unknown) => void;
 }): Promise<ScoreStage> {
-  const { config, logger, registry } = deps;
-  const cleanups: (() => Promise<void>)[] = [];
+  const owned = deps.shutdown
+    ? undefined
+    : createShutdown({ logger: deps.logger, graceMs: deps.config.common.shutdownGraceMs });
+  try {
+    return await openScoreStage({ ...deps, shutdown: deps.shutdown ?? owned! });
+  } catch (err) {
+    await owned?.close("score stage failed to start");
+    throw err;
+  }
+}
+
+async function openScoreStage(
+  deps: Parameters<typeof createScoreStage>[0] & { shutdown: Shutdown },
+): Promise<ScoreStage> {
+  const { config, logger, registry, shutdown } = deps;
   const model = deps.model ?? (await loadConfiguredModel(config.model));
-  if (!deps.model) cleanups.push(() => model.close());
+  if (!deps.model) shutdown.register("model", () => model.close());
   logger.info({
     msg: "Model loaded",
     model_version: model.version,
@@ -48,12 +74,16 @@ export async function createScoreStage(deps: {
   });
 
   const redis = createRedis(config.redis.url, { logger, name: "att-score" });
-  cleanups.push(() => redis.quit().then(() => undefined));
+  // QUIT waits for a connection; one that is down (or never came up) is just dropped.
+  shutdown.register("redis", async () => {
+    if (redis.status === "ready") await redis.quit();
+    else redis.disconnect();
+  });
   const policyProblem = await checkRedisPolicy(redis).catch(() => undefined);
   if (policyProblem) logger.warn({ msg: "Redis is not set up for BullMQ", problem: policyProblem });
 
   const enricher = createEnricher({ redis, queuePrefix: config.redis.keyPrefix, config, logger, registry });
-  cleanups.push(() => enricher.close());
+  shutdown.register("enricher", () => enricher.close());
 
   const kafka = createKafka(config.kafka, { logger, stage: "score" });
   const routing = {
@@ -126,25 +156,19 @@ export async function createScoreStage(deps: {
     limits: limits.limits,
     probes: [{ name: "redis", check: () => redis.ping().then(() => undefined) }],
   });
+  // Registered last, so it runs first: the batch in flight commits before Redis and the enricher go.
+  shutdown.register("score-consumer", () => consumer.stop());
   registerLagGauge(registry, {
     admin: consumer.admin,
     groupId: config.score.groupId,
     topic: config.kafka.topicTransfers,
   });
 
-  let stopping: Promise<void> | undefined;
   return {
     model,
     start: () => consumer.start(),
     isReady: () => consumer.isReady(),
-    stop() {
-      stopping ??= (async () => {
-        await consumer.stop();
-        for (const c of cleanups.reverse())
-          await c().catch((err: unknown) => logger.warn({ msg: "Score stage cleanup failed", err }));
-      })();
-      return stopping;
-    },
+    stop: () => shutdown.close("score stage stopped"),
   };
 }
 
