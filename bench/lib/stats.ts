@@ -44,7 +44,4 @@ export function slidingWindowMax(times: number[], windowMs: number): number {
   return best;
 }
 
-/** Milliseconds since an arbitrary origin (monotonic). */
-export const now = (): number => performance.now();
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

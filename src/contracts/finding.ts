@@ -50,7 +50,6 @@ export const findingSchema = z.object({
 });
 
 export type Finding = z.infer<typeof findingSchema>;
-export type Label = z.infer<typeof labelSchema>;
 
 /**
  * Deterministic finding key: the same transaction scored by the same model version under the

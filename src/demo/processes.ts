@@ -93,13 +93,3 @@ process.once("exit", () => {
     }
   }
 });
-
-/** True when `pid` is a live process. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,9 +1,3 @@
-export { createEnricher, type Enricher, type EnricherDeps, type EnrichOptions } from "./enricher.js";
-export { createEnrichWorkers, type EnrichWorkers, type EnrichWorkersDeps } from "./worker.js";
-export {
-  createFirstTxProvider,
-  createTokenProvider,
-  DEFAULT_RATE_MAX,
-  type EnrichConfig,
-} from "./providers/index.js";
+export { createEnricher, type Enricher } from "./enricher.js";
+export { createFirstTxProvider, createTokenProvider, DEFAULT_RATE_MAX } from "./providers/index.js";
 export * from "./types.js";

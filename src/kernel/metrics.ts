@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "./logger.js";
 
-export { Counter, Gauge, Histogram, Registry } from "prom-client";
+export { Counter, Gauge, Registry } from "prom-client";
 
 /** A process-wide registry with Node's default metrics, labelled with the stage name. */
 export function createMetricsRegistry(stage: string): Registry {

@@ -10,7 +10,6 @@ import { redisOptions } from "./redis.js";
 import { scoreOptions } from "./score.js";
 import { simulateOptions } from "./simulate.js";
 
-export { ConfigError } from "../errors.js";
 export * from "./option.js";
 
 /**
