@@ -2,7 +2,7 @@ import type { BlockHeader } from "./types.js";
 import type { WsConnection } from "../rpc/ws.js";
 
 /**
- * New heads as a trigger only (DESIGN.md): a `newHeads` notification wakes the ingester, which
+ * New heads as a trigger only (docs/ingest.md): a `newHeads` notification wakes the ingester, which
  * then asks the node for the head itself and reconciles by parentHash. When the socket is down
  * the wait falls back to a poll timer; with the socket up a slower timer still fires, so that a
  * lost notification cannot stall ingest.
