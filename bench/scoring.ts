@@ -26,12 +26,12 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Tensor, type InferenceSession } from "onnxruntime-node";
 import { loadConfig } from "../src/kernel/config/index.js";
-import { readFeatureRows } from "../src/score/model/csv.js";
-import { sha256 } from "../src/score/model/files.js";
-import { parseForest } from "../src/score/model/forest.js";
-import { loadModel, modelSettingsFromConfig, type Model } from "../src/score/model/index.js";
-import { ensureVenv, resolveToolsDir } from "../src/score/model/python-tools.js";
-import { createSession, DEFAULT_SESSION_SETTINGS, type SessionSettings } from "../src/score/model/session.js";
+import { readFeatureRows } from "../src/model/csv.js";
+import { sha256 } from "../src/model/files.js";
+import { parseForest } from "../src/model/forest.js";
+import { loadModel, modelSettingsFromConfig, type Model } from "../src/model/index.js";
+import { ensureVenv, resolveToolsDir } from "../src/model/python-tools.js";
+import { createSession, DEFAULT_SESSION_SETTINGS, type SessionSettings } from "../src/model/session.js";
 import { treeShapAlgorithm2 } from "../test/helpers/tree-shap-reference.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));

@@ -102,8 +102,8 @@ const [packJson, model] = process.argv.slice(2);
 const [info] = JSON.parse(readFileSync(packJson, "utf8"));
 const files = new Set(info.files.map((f) => f.path));
 const need = [
-  "package.json", "dist/cli.js", "dist/commands/score.js", "dist/score/model/load.js",
-  "dist/simulate/artifacts/TestToken.json", "dist/simulate/artifacts/Batcher.json",
+  "package.json", "dist/cli.js", "dist/commands/score.js", "dist/model/load.js",
+  "dist/tools/simulate/artifacts/TestToken.json", "dist/tools/simulate/artifacts/Batcher.json",
   "models/registry/DEFAULT", `models/registry/${model}/model.json`,
   `models/registry/${model}/model.onnx`, `models/registry/${model}/forest.json`,
 ];

@@ -23,7 +23,7 @@ describe("demo child processes", () => {
       const dir = mkdtempSync(join(tmpdir(), "att-demo-proc-"));
       // A stand-in for `att demo`: starts a long-running child the way the demo does, prints its pid.
       const script = `
-        import { startProcess } from ${JSON.stringify(join(process.cwd(), "src/demo/processes.ts"))};
+        import { startProcess } from ${JSON.stringify(join(process.cwd(), "src/tools/demo/processes.ts"))};
         const p = startProcess({ name: "sleeper", command: "sleep", args: ["60"], logFile: ${JSON.stringify(join(dir, "sleeper.log"))} });
         console.log(p.pid);
         setInterval(() => {}, 1000);

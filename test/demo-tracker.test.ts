@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ALERT_IDS, type Finding } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
-import { createTracker } from "../src/demo/tracker.js";
-import { renderLine, renderScreen, renderSummary } from "../src/demo/view.js";
-import type { SentTx } from "../src/simulate/sender.js";
+import { createTracker } from "../src/tools/demo/tracker.js";
+import { renderLine, renderScreen, renderSummary } from "../src/tools/demo/view.js";
+import type { SentTx } from "../src/tools/simulate/sender.js";
 
 const hash = (i: number) => `0x${i.toString(16).padStart(64, "0")}`;
 

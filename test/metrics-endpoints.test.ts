@@ -2,7 +2,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createLogger } from "../src/kernel/logger.js";
 import { Counter, createMetricsRegistry, Registry, startHealthServer } from "../src/kernel/metrics.js";
-import { createScoreMetrics } from "../src/score/stage/metrics.js";
+import { createScoreMetrics } from "../src/score/metrics.js";
 import { metricValue } from "./helpers/metrics.js";
 
 function logSink() {

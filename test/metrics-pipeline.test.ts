@@ -3,7 +3,7 @@ import { parseFinding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { createMetricsRegistry, startHealthServer } from "../src/kernel/metrics.js";
-import { createScoreStage } from "../src/score/stage/stage.js";
+import { createScoreStage } from "../src/score/stage.js";
 import { connectAnvil, deployErc20 } from "./fixtures/contracts/deploy.js";
 import { useAnvil } from "./helpers/anvil.js";
 import { connectedProducer, createTestTopic, readTopic } from "./helpers/kafka.js";

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCsv, readFeatureRows } from "../src/score/model/csv.js";
-import { expectedPathLength, scoreFromPathLength } from "../src/score/model/forest.js";
-import { loadModel, REFINE_MARGIN, type Model } from "../src/score/model/index.js";
+import { parseCsv, readFeatureRows } from "../src/model/csv.js";
+import { expectedPathLength, scoreFromPathLength } from "../src/model/forest.js";
+import { loadModel, REFINE_MARGIN, type Model } from "../src/model/index.js";
 import {
   ATT_REFERENCE,
   attOriginalDir,

@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  averagePathLength,
-  expectedPathLength,
-  parseForest,
-  type Forest,
-} from "../src/score/model/forest.js";
-import { loadModel, type Model } from "../src/score/model/index.js";
+import { averagePathLength, expectedPathLength, parseForest, type Forest } from "../src/model/forest.js";
+import { loadModel, type Model } from "../src/model/index.js";
 import { treeShapAlgorithm2 } from "./helpers/tree-shap-reference.js";
-import { createTreeExplainer } from "../src/score/model/tree-shap.js";
+import { createTreeExplainer } from "../src/model/tree-shap.js";
 import { committedAttOriginalDir, defaultModelDir, randomRows, readForest, rng } from "./model-fixtures.js";
 
 const forests = [

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseForest, type Forest } from "../src/score/model/forest.js";
+import { parseForest, type Forest } from "../src/model/forest.js";
 import { SHARED_DATA } from "./helpers/services.js";
 
 /** Fixtures shared by test/model*.test.ts: the committed registry, the Python venv, random rows. */

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ModelError } from "../src/kernel/errors.js";
-import { loadModel, resolveModelDir } from "../src/score/model/index.js";
+import { loadModel, resolveModelDir } from "../src/model/index.js";
 import { committedAttOriginalDir, copyModel, defaultModelDir, editJson, REGISTRY } from "./model-fixtures.js";
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");

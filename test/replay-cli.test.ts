@@ -22,8 +22,8 @@ import { loadConfig } from "../src/kernel/config/index.js";
 import { commitGroupOffsets } from "../src/kernel/kafka/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
-import { listVersions } from "../src/score/model/registry.js";
-import { createScoreStage } from "../src/score/stage/stage.js";
+import { listVersions } from "../src/model/registry.js";
+import { createScoreStage } from "../src/score/stage.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const REGISTRY = join(ROOT, "models", "registry");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ModelError, ShutdownError, UpstreamError, ValidationError } from "../src/kernel/errors.js";
-import { PoisonTracker, poisonCause } from "../src/score/stage/poison.js";
-import { dlqMessage } from "../src/score/stage/processor.js";
+import { PoisonTracker, poisonCause } from "../src/score/poison.js";
+import { dlqMessage } from "../src/score/processor.js";
 
 /** kafkajs's shapes: a protocol error, and the wrapper its retrier puts around it. */
 function kafkaError(type: string, retriable: boolean) {

@@ -3,7 +3,7 @@ import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { createShutdown } from "../src/kernel/shutdown.js";
-import { createScoreStage } from "../src/score/stage/stage.js";
+import { createScoreStage } from "../src/score/stage.js";
 import { uniqueName } from "./helpers/names.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 

@@ -7,8 +7,8 @@ import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { readMaxMessageBytes } from "../src/kernel/kafka/index.js";
 import { Registry } from "../src/kernel/metrics.js";
-import { resetGroupOffsets, GroupActiveError } from "../src/score/replay.js";
-import { createScoreStage, type ScoreStage } from "../src/score/stage/stage.js";
+import { resetGroupOffsets, GroupActiveError } from "../src/score/replay/replay.js";
+import { createScoreStage, type ScoreStage } from "../src/score/stage.js";
 import {
   connectedAdmin,
   connectedProducer,

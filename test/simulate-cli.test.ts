@@ -6,9 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runAtt } from "./helpers/processes.js";
 
 const QUIET = { ATT_LOG_LEVEL: "warn" };
-import { readFeatureRows } from "../src/score/model/csv.js";
-import { readCard } from "../src/score/model/load.js";
-import { resolveModelDir } from "../src/score/model/registry.js";
+import { readFeatureRows } from "../src/model/csv.js";
+import { readCard } from "../src/model/load.js";
+import { resolveModelDir } from "../src/model/registry.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "att-simulate-cli-"));

@@ -1,16 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseCsv } from "../src/score/model/csv.js";
-import { toRaw } from "../src/simulate/contracts.js";
-import { BATCHER_BYTECODE, TOKEN_BYTECODE } from "../src/simulate/contracts.js";
-import { EXPLOIT_TEMPLATES } from "../src/simulate/exploits.js";
-import { createTrafficGenerator } from "../src/simulate/generator.js";
-import { binOf, loadMarginals } from "../src/simulate/marginals.js";
-import { simulateFeatureRows } from "../src/simulate/rows.js";
-import { ATT_TOKEN_SYMBOLS, resolveTokens, symbolsFromFeatures } from "../src/simulate/tokens.js";
-import batcherCopy from "../src/simulate/artifacts/Batcher.json" with { type: "json" };
-import tokenCopy from "../src/simulate/artifacts/TestToken.json" with { type: "json" };
+import { parseCsv } from "../src/model/csv.js";
+import { toRaw } from "../src/tools/simulate/contracts.js";
+import { BATCHER_BYTECODE, TOKEN_BYTECODE } from "../src/tools/simulate/contracts.js";
+import { EXPLOIT_TEMPLATES } from "../src/tools/simulate/exploits.js";
+import { createTrafficGenerator } from "../src/tools/simulate/generator.js";
+import { binOf, loadMarginals } from "../src/tools/simulate/marginals.js";
+import { simulateFeatureRows } from "../src/tools/simulate/rows.js";
+import { ATT_TOKEN_SYMBOLS, resolveTokens, symbolsFromFeatures } from "../src/tools/simulate/tokens.js";
+import batcherCopy from "../src/tools/simulate/artifacts/Batcher.json" with { type: "json" };
+import tokenCopy from "../src/tools/simulate/artifacts/TestToken.json" with { type: "json" };
 import { SHARED_DATA } from "./helpers/services.js";
 
 const MARGINALS = fileURLToPath(new URL("att-reference/training_marginals.json", SHARED_DATA));

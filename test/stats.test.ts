@@ -8,9 +8,9 @@ import { ALERT_IDS, serializeFinding, type Finding } from "../src/contracts/find
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { binomialTest } from "../src/monitor/binomial.js";
 import { buildInvalidFinding, buildScoredFinding } from "../src/sink/findings.js";
-import { EXPORT_ID_COLUMNS } from "../src/stats/export-features.js";
-import { runStats, type StatsIo } from "../src/stats/run.js";
-import { parseTime } from "../src/stats/time.js";
+import { EXPORT_ID_COLUMNS } from "../src/tools/stats/export-features.js";
+import { runStats, type StatsIo } from "../src/tools/stats/run.js";
+import { parseTime } from "../src/tools/stats/time.js";
 import { findChromium, launchChromium } from "./helpers/chromium.js";
 import { connectedProducer, createTestTopic } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";

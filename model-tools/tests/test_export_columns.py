@@ -1,5 +1,5 @@
 """`att stats --export-features` writes the CSV that `att_model train` retrains on: its id
-columns (src/stats/export-features.ts EXPORT_ID_COLUMNS) must all be non-feature columns here,
+columns (src/tools/stats/export-features.ts EXPORT_ID_COLUMNS) must all be non-feature columns here,
 or train would fit on them (a numeric id) or stop at them (a text id)."""
 
 import json
@@ -24,7 +24,7 @@ def ts_string_array(path, name: str) -> list[str]:
 
 
 def export_id_columns() -> list[str]:
-    return ts_string_array("src/stats/export-features.ts", "EXPORT_ID_COLUMNS")
+    return ts_string_array("src/tools/stats/export-features.ts", "EXPORT_ID_COLUMNS")
 
 
 def test_every_export_id_column_is_a_non_feature_column_for_training():
@@ -34,8 +34,8 @@ def test_every_export_id_column_is_a_non_feature_column_for_training():
 
 
 def test_the_worker_and_the_trainer_skip_the_same_bookkeeping_columns():
-    # src/score/model/csv.ts keeps its own copy for `att model score`
-    assert set(ts_string_array("src/score/model/csv.ts", "NON_FEATURE_COLUMNS")) == data.NON_FEATURE_COLUMNS
+    # src/model/csv.ts keeps its own copy for `att model score`
+    assert set(ts_string_array("src/model/csv.ts", "NON_FEATURE_COLUMNS")) == data.NON_FEATURE_COLUMNS
 
 
 def test_train_accepts_a_features_export(tmp_path):

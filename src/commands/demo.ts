@@ -17,7 +17,7 @@ export function define(program: Command): void {
     .option("--seed <n>", "simulator seed (ATT_SIMULATE_SEED)")
     .option("--keep-data", "keep the run's Kafka topics and Redis keys")
     .action(async (opts: Record<string, string | boolean | undefined>) => {
-      const { runDemo } = await import("../demo/run.js");
+      const { runDemo } = await import("../tools/demo/run.js");
       const code = await runDemo(opts);
       process.exit(code);
     });

@@ -44,7 +44,7 @@ export function define(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: Common) => {
       const c = await modelConfig({ registry: opts.registry });
-      const { listModels, formatModelList } = await import("../score/model/cli/index.js");
+      const { listModels, formatModelList } = await import("../model/cli/index.js");
       const list = await listModels(c.registry);
       process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : formatModelList(list));
     });
@@ -59,7 +59,7 @@ export function define(program: Command): void {
     .option("--json", "print JSON")
     .action(async (target: string | undefined, opts: Common) => {
       const c = await modelConfig({ registry: opts.registry });
-      const { inspectModel, formatSummary, resolveTarget } = await import("../score/model/cli/index.js");
+      const { inspectModel, formatSummary, resolveTarget } = await import("../model/cli/index.js");
       const summary = await inspectModel(resolveTarget(target ?? c.dir ?? c.version, c.registry), {
         threshold: c.threshold,
       });
@@ -95,8 +95,8 @@ export function define(program: Command): void {
           { explainTopK: opts.topK },
         );
         const c = all.model;
-        const { scoreCsv, resolveTarget } = await import("../score/model/cli/index.js");
-        const { modelSettingsFromConfig } = await import("../score/model/index.js");
+        const { scoreCsv, resolveTarget } = await import("../model/cli/index.js");
+        const { modelSettingsFromConfig } = await import("../model/index.js");
         const dir = resolveTarget(opts.model ?? c.dir ?? c.version, c.registry);
         const { load } = modelSettingsFromConfig({ ...c, dir });
         const result = await scoreCsv(
@@ -162,6 +162,6 @@ export function define(program: Command): void {
 
 async function delegate(args: string[]): Promise<void> {
   const c = await modelConfig({});
-  const { runModelTools, resolveToolsDir } = await import("../score/model/cli/index.js");
+  const { runModelTools, resolveToolsDir } = await import("../model/cli/index.js");
   await runModelTools(args, { toolsDir: resolveToolsDir(c.toolsDir) });
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "../kernel/errors.js";
-import type { ReplayFlags } from "../score/replay-command.js";
+import type { ReplayFlags } from "../score/replay/run.js";
 
 export function define(program: Command): void {
   program
@@ -25,7 +25,7 @@ export function define(program: Command): void {
         "after `att replay --group att-score-shadow --to-timestamp <t>`.",
     )
     .action(async (flags: ReplayFlags) => {
-      const { runReplay } = await import("../score/replay-command.js");
+      const { runReplay } = await import("../score/replay/run.js");
       const chosen = [flags.toEarliest, flags.toLatest, flags.toTimestamp, flags.toOffset].filter(
         (x) => x !== undefined && x !== false,
       );

@@ -7,7 +7,7 @@ export function define(program: Command): void {
       "Consume token-transfer transactions, score them and write Forta findings (one consumer-group replica)",
     )
     .action(async () => {
-      const { runScore } = await import("../score/stage/run.js");
+      const { runScore } = await import("../score/run.js");
       await runScore();
     });
 }

@@ -21,7 +21,7 @@ export function define(program: Command): void {
     .option("--out <file.csv>", "with --rows: the CSV to write (att model train --input accepts it)")
     .option("--exploit-rows <n>", "with --rows: also append N exploit rows (label=exploit)")
     .action(async (opts: Record<string, string | undefined>) => {
-      const { runSimulateCommand } = await import("../simulate/command.js");
+      const { runSimulateCommand } = await import("../tools/simulate/run.js");
       await runSimulateCommand(opts);
     });
 }

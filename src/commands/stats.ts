@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { StatsFlags } from "../stats/run.js";
+import type { StatsFlags } from "../tools/stats/run.js";
 
 export function define(program: Command): void {
   program
@@ -24,7 +24,7 @@ export function define(program: Command): void {
     .option("--top <n>", "anomalies listed", "10")
     .option("--thresholds <spec>", "what-if thresholds: from:to:step or a list", "0.45:0.6:0.01")
     .action(async (flags: StatsFlags) => {
-      const { runStats } = await import("../stats/run.js");
+      const { runStats } = await import("../tools/stats/run.js");
       await runStats(flags);
       // One-shot command: a Kafka client still retrying in the background (a read cut short by
       // the idle timeout while joining) must not keep the process alive once the report is out.

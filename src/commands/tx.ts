@@ -13,7 +13,7 @@ export function define(program: Command): void {
       "model version in the registry, or a model folder (default: ATT_MODEL_* / the registry DEFAULT)",
     )
     .action(async (hash: string, opts: { rpc?: string; model?: string }) => {
-      const { runTx } = await import("../score/tx-command.js");
+      const { runTx } = await import("../score/tx/run.js");
       await runTx(hash, opts);
     });
 }

@@ -1,6 +1,18 @@
-import type { TokenMeta } from "../features/types.js";
-
-export type { TokenMeta } from "../features/types.js";
+/** What is known about one token contract (from the RPC node, Ethplorer, or a token list). */
+export interface TokenMeta {
+  /** Lower-case 0x address. */
+  address: string;
+  /**
+   * `erc20`: `decimals()` answered. `not-erc20`: the address is no token (no code, the calls
+   * revert, or the API said "not a token contract"). `unknown`: the provider answered without
+   * telling decimals. Only `decimals` matters to the features: a token without decimals is
+   * skipped, as the bot skipped it.
+   */
+  kind: "erc20" | "not-erc20" | "unknown";
+  symbol: string | null;
+  name: string | null;
+  decimals: number | null;
+}
 
 /**
  * Why a value could not be had: carried into the INVALID finding of every transaction that

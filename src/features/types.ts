@@ -1,25 +1,12 @@
+import type { TokenMeta } from "../enrich/types.js";
+
+export type { TokenMeta };
 /**
  * Types shared by the feature extractor and the enrichment stage.
  *
  * The names and semantics of the features are the ATT bot's (forta-network/starter-kits,
  * `anomalous-token-transfers-ml-py/src/utils/data_processing.py`, `get_features`).
  */
-
-/** What is known about one token contract (from the RPC node, Ethplorer, or a token list). */
-export interface TokenMeta {
-  /** Lower-case 0x address. */
-  address: string;
-  /**
-   * `erc20`: `decimals()` answered. `not-erc20`: the address is no token (no code, the calls
-   * revert, or the API said "not a token contract"). `unknown`: the provider answered without
-   * telling decimals. Only `decimals` matters to the features: a token without decimals is
-   * skipped, as the bot skipped it.
-   */
-  kind: "erc20" | "not-erc20" | "unknown";
-  symbol: string | null;
-  name: string | null;
-  decimals: number | null;
-}
 
 /** One token of the model card. */
 export interface FeatureSpecToken {

@@ -79,7 +79,7 @@ export class UpstreamError extends RetryableError {
 /**
  * Our own infrastructure (Redis; `dependency` names it) did not answer. Never a verdict: the
  * score stage pauses, probes the dependency until it answers, and processes the same input
- * again (src/score/stage/pause.ts). INVALID findings are for data a provider could not give.
+ * again (src/score/pause.ts). INVALID findings are for data a provider could not give.
  */
 export class InfrastructureError extends RetryableError {
   readonly code: string;

@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/kernel/config/index.js";
 import { createTopicsReady } from "../../src/kernel/kafka/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { createScoreStage } from "../../src/score/stage/stage.js";
+import { createScoreStage } from "../../src/score/stage.js";
 import { uniqueName } from "../helpers/names.js";
 import { startPrivateKafka } from "../helpers/private-stack.js";
 import { testPrefix, testRedis } from "../helpers/redis.js";

@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/kernel/config/index.js";
 import { createTopicsReady } from "../../src/kernel/kafka/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { createScoreStage, type ScoreStage } from "../../src/score/stage/stage.js";
+import { createScoreStage, type ScoreStage } from "../../src/score/stage.js";
 import { connectedAdmin } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 

@@ -5,7 +5,7 @@ import { queueName } from "../../src/enrich/keys.js";
 import { loadConfig } from "../../src/kernel/config/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { createScoreStage } from "../../src/score/stage/stage.js";
+import { createScoreStage } from "../../src/score/stage.js";
 import { BAD_ANSWERS, startStandin, type InjectedAnswer } from "../fixtures/api-standin/server.js";
 import { connectedProducer } from "../helpers/kafka.js";
 import { consoleConsume } from "../helpers/kafka-cli.js";

@@ -1,10 +1,10 @@
-import type { Forest } from "../../src/score/model/forest.js";
+import type { Forest } from "../../src/model/forest.js";
 
 /**
  * Lundberg's Algorithm 2 (path-dependent TreeSHAP, "Consistent Individualized Feature
  * Attribution for Tree Ensembles", 2018), ported from the shap package's C++ `tree_shap_recursive`
  * / `extend_path` / `unwind_path` / `unwound_path_sum`. Kept as the reference that the
- * leaf-by-leaf closed form in src/score/model/tree-shap.ts is tested and benchmarked against; the
+ * leaf-by-leaf closed form in src/model/tree-shap.ts is tested and benchmarked against; the
  * worker uses that one. Test and bench code only.
  */
 export function treeShapAlgorithm2(
