@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCsv, readFeatureRows } from "../src/model/csv.js";
+import { parseCsv } from "../src/kernel/csv.js";
+import { readFeatureRows } from "../src/model/csv.js";
 import { expectedPathLength, scoreFromPathLength } from "../src/model/forest.js";
 import { loadModel, REFINE_MARGIN, type Model } from "../src/model/index.js";
 import {

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { csvRecord } from "../src/kernel/csv.js";
 import { parseForest, type Forest } from "../src/model/forest.js";
 import { SHARED_DATA } from "./helpers/services.js";
 
@@ -122,7 +123,5 @@ export function randomRows(forest: Forest, n: number, seed: number): Float32Arra
 
 /** CSV with the model's feature names; float32 values printed so that Python reads them back exactly. */
 export function rowsToCsv(features: readonly string[], rows: Float32Array[]): string {
-  return (
-    [features.join(","), ...rows.map((r) => Array.from(r, (v) => String(v)).join(","))].join("\n") + "\n"
-  );
+  return [features, ...rows.map((r) => Array.from(r, (v) => String(v)))].map(csvRecord).join("");
 }

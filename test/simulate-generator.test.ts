@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseCsv } from "../src/model/csv.js";
+import { parseCsv } from "../src/kernel/csv.js";
 import { toRaw } from "../src/tools/simulate/contracts.js";
 import { BATCHER_BYTECODE, TOKEN_BYTECODE } from "../src/tools/simulate/contracts.js";
 import { EXPLOIT_TEMPLATES } from "../src/tools/simulate/exploits.js";

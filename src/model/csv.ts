@@ -1,3 +1,4 @@
+import { parseCsv } from "../kernel/csv.js";
 import { ValidationError } from "../kernel/errors.js";
 
 /**
@@ -28,40 +29,6 @@ export const FEATURE_ALIASES: Readonly<Record<string, string>> = {
   max_single_token_transfers: "max_single_token_transfers_count",
   max_single_token_transfers_count: "max_single_token_transfers",
 };
-
-/** RFC 4180 records: quoted fields may hold commas, quotes ("") and newlines. */
-export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let field = "";
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === "") quoted = true;
-    else if (c === ",") {
-      record.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = "";
-    } else field += c;
-  }
-  if (quoted) throw new ValidationError("CSV ends inside a quoted field.", { code: "ATT_CSV_INVALID" });
-  if (field !== "" || record.length) {
-    record.push(field);
-    records.push(record);
-  }
-  return records.filter((r) => !(r.length === 1 && r[0] === ""));
-}
 
 export interface CsvRow {
   /** 1-based data row number (the header is row 0). */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import type { TokenTransferTx } from "../../contracts/token-transfer-tx.js";
+import { createCsvFile } from "../../kernel/csv.js";
 import { computeFeatures, type FeatureSpec, type TokenMeta } from "../../features/index.js";
 import { toRaw } from "./contracts.js";
 import { DEFAULT_EXPLOIT_TEMPLATES, exploitPlan, templatesByName } from "./exploits.js";
@@ -119,21 +119,17 @@ export async function writeRowsCsv(
   features: readonly string[],
   rows: Iterable<FeatureRow>,
 ): Promise<number> {
-  const out = createWriteStream(path);
-  const write = (s: string) =>
-    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
-  await write(`${["tx_hash", "label", ...features].join(",")}\n`);
+  const out = createCsvFile(path);
+  await out.write(["tx_hash", "label", ...features]);
   let n = 0;
   for (const row of rows) {
     const cells = features.map((f) => {
       const v = row.named[f] ?? 0;
       return INTEGER.test(f) ? String(Math.round(v)) : String(v);
     });
-    await write(`${row.txHash},${row.label},${cells.join(",")}\n`);
+    await out.write([row.txHash, row.label, ...cells]);
     n += 1;
   }
-  await new Promise<void>((resolve, reject) =>
-    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-  );
+  await out.close();
   return n;
 }

@@ -1,6 +1,5 @@
-import { createWriteStream } from "node:fs";
-import { once } from "node:events";
 import { ALERT_IDS } from "../../contracts/finding.js";
+import { createCsvFile } from "../../kernel/csv.js";
 import { ValidationError } from "../../kernel/errors.js";
 import type { KeptFinding } from "./collect.js";
 
@@ -16,10 +15,6 @@ export const EXPORT_ID_COLUMNS = [
   "prediction",
   "score",
 ];
-
-function csvCell(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
 
 /**
  * Writes the scored transactions' feature rows as the CSV `att model train` reads: a header of
@@ -37,16 +32,9 @@ export async function exportFeatureCsv(
       `Cannot export: feature name(s) ${reserved.join(", ")} collide with id columns`,
     );
   }
-  const out = createWriteStream(path, { encoding: "utf8" });
-  const done = new Promise<void>((resolve, reject) => {
-    out.once("error", reject);
-    out.once("finish", resolve);
-  });
-  const write = async (line: string) => {
-    if (!out.write(line)) await once(out, "drain");
-  };
+  const out = createCsvFile(path);
   let rows = 0;
-  await write([...EXPORT_ID_COLUMNS, ...features].map(csvCell).join(",") + "\n");
+  await out.write([...EXPORT_ID_COLUMNS, ...features]);
   for (const f of findings) {
     if (f.alertId === ALERT_IDS.invalid || f.score === undefined || !f.featureText) continue;
     if (f.featureText.length !== features.length) continue;
@@ -58,10 +46,9 @@ export async function exportFeatureCsv(
       f.alertId === ALERT_IDS.anomalous ? "ANOMALY" : "NORMAL",
       String(f.score),
     ];
-    await write([...id, ...f.featureText].map(csvCell).join(",") + "\n");
+    await out.write([...id, ...f.featureText]);
     rows += 1;
   }
-  out.end();
-  await done;
+  await out.close();
   return rows;
 }
