@@ -18,14 +18,16 @@ import {
   syntheticTxs,
   toKafkaMessages,
 } from "../test/helpers/transfers.js";
-import { benchKafka, committedTotal, createTopics, uniqueName } from "./lib/kafka.js";
+import { uniqueName } from "../test/helpers/names.js";
+import { benchKafka, committedTotal, createTopics } from "./lib/kafka.js";
 import { describeMachine, load } from "./lib/machine.js";
 import { spawnChild } from "./lib/processes.js";
 import { readRss } from "./lib/rss.js";
+import { benchArgs } from "./lib/args.js";
 import { RESULTS_DIR } from "./lib/results.js";
 import { createProgress } from "./lib/progress.js";
 
-const QUICK = process.argv.includes("--quick");
+const QUICK = benchArgs({}).quick;
 const BIG = QUICK ? 200_000 : 1_000_000;
 const SMALL = 20_000;
 const RUN_SECONDS = QUICK ? 20 : 45;

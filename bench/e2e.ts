@@ -30,7 +30,7 @@ import { existsSync, rmSync } from "node:fs";
 import { Redis } from "ioredis";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "../test/helpers/transfers.js";
-import { parseArgs } from "./lib/args.js";
+import { benchArgs } from "./lib/args.js";
 import { profilesIn, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { latencyPhase } from "./lib/e2e/latency.js";
 import { GOAL_TX_S, printE2e, summarizeE2e } from "./lib/e2e/summary.js";
@@ -38,7 +38,8 @@ import { REDIS_URL, scorerEnv, type ScorerOptions, type ScorerTarget } from "./l
 import { rawConsume, runScorers, type ScorerRunResult } from "./lib/e2e/throughput.js";
 import { runTuning, TUNING_VARIANTS } from "./lib/e2e/tuning.js";
 import { sampleFindings } from "./lib/findings.js";
-import { benchKafka, createTopics, highWatermarks, produceAll, uniqueName } from "./lib/kafka.js";
+import { uniqueName } from "../test/helpers/names.js";
+import { benchKafka, createTopics, highWatermarks, produceAll } from "./lib/kafka.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
 import { deleteKeys } from "./lib/redis.js";
@@ -47,7 +48,21 @@ import { createRssSampler } from "./lib/rss.js";
 import { stackReachable } from "./lib/stack.js";
 import { fmt } from "./lib/table.js";
 
-const args = parseArgs();
+const args = benchArgs({
+  transactions: "string",
+  partitions: "string",
+  processes: "string",
+  rate: "string",
+  "latency-seconds": "string",
+  "warmup-seconds": "string",
+  senders: "string",
+  "tune-transactions": "string",
+  dist: "boolean",
+  tune: "boolean",
+  "no-tune": "boolean",
+  profile: "boolean",
+  "no-profile": "boolean",
+});
 const QUICK = args.quick;
 const N = args.num("transactions", QUICK ? 20_000 : 200_000);
 const PARTITIONS = args.num("partitions", 6);

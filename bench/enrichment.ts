@@ -29,9 +29,9 @@
 import { Redis } from "ioredis";
 import { DEFAULT_RATE_MAX } from "../src/enrich/index.js";
 import { startStandin, syntheticFirstTx } from "../test/fixtures/api-standin/server.js";
-import { parseArgs } from "./lib/args.js";
+import { benchArgs } from "./lib/args.js";
 import { enricherFor, pass, rateFigures, REDIS_URL, WINDOW_MS } from "./lib/enrichment/passes.js";
-import { uniqueName } from "./lib/kafka.js";
+import { uniqueName } from "../test/helpers/names.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
 import { deleteKeys } from "./lib/redis.js";
@@ -41,7 +41,12 @@ import { stackReachable } from "./lib/stack.js";
 import { fmt, fmtRatio, textTable } from "./lib/table.js";
 import { loadTraffic } from "./lib/traffic.js";
 
-const args = parseArgs();
+const args = benchArgs({
+  batch: "string",
+  "cold-rate": "string",
+  "rate-seconds": "string",
+  transactions: "string",
+});
 const QUICK = args.quick;
 const BATCH = args.num("batch", 1000);
 const COLD_RATE = args.num("cold-rate", 50);

@@ -27,20 +27,24 @@ import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { artifact, connectAnvil, deployBatcher, deployErc20 } from "../test/fixtures/contracts/deploy.js";
 import { startAnvil } from "../test/helpers/anvil.js";
+import { benchArgs } from "./lib/args.js";
 import { freePort } from "./lib/e2e/metrics.js";
 import { spawnChild } from "./lib/processes.js";
 import { benchAttKafka, benchKafka } from "./lib/kafka.js";
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const QUICK = process.argv.includes("--quick");
-const BLOCKS = arg("blocks", QUICK ? 300 : 3000);
-const TXS = arg("txs", 2);
-const CONCURRENCY = arg("concurrency", 8);
-const PER_TXN = arg("per-txn", 50);
-const IN_FLIGHT = arg("in-flight", 64);
+const args = benchArgs({
+  blocks: "string",
+  txs: "string",
+  concurrency: "string",
+  "per-txn": "string",
+  "in-flight": "string",
+});
+const QUICK = args.quick;
+const BLOCKS = args.num("blocks", QUICK ? 300 : 3000);
+const TXS = args.num("txs", 2);
+const CONCURRENCY = args.num("concurrency", 8);
+const PER_TXN = args.num("per-txn", 50);
+const IN_FLIGHT = args.num("in-flight", 64);
 const TRANSFERS_PER_TX = 3;
 const BROKERS = (process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -17,7 +17,7 @@
  * exit code and log file, and the others still run. Progress on stderr; the table on stdout.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { parseArgs } from "./lib/args.js";
+import { benchArgs } from "./lib/args.js";
 import { describeMachine, load, machineLine } from "./lib/machine.js";
 import { REPO, spawnChild, track } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
@@ -34,10 +34,16 @@ import {
 } from "./lib/run/render.js";
 import { ensureBuild } from "./lib/run/build.js";
 import { ensureStack } from "./lib/stack.js";
-import { sleep } from "./lib/stats.js";
+import { sleep } from "../src/kernel/shutdown.js";
 import { fmt } from "./lib/table.js";
 
-const args = parseArgs();
+const args = benchArgs({
+  only: "string",
+  skip: "string",
+  update: "boolean",
+  "render-only": "boolean",
+  "wait-quiet": "string",
+});
 const QUICK = args.quick;
 const only = new Set(args.list("only"));
 const skip = new Set(args.list("skip"));

@@ -33,15 +33,13 @@ import { loadModel, modelSettingsFromConfig, type Model } from "../src/model/ind
 import { ensureVenv, resolveToolsDir } from "../src/model/python-tools.js";
 import { createSession, DEFAULT_SESSION_SETTINGS, type SessionSettings } from "../src/model/session.js";
 import { treeShapAlgorithm2 } from "../test/helpers/tree-shap-reference.js";
+import { benchArgs } from "./lib/args.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const SECONDS = Number(arg("seconds") ?? 2);
+const args = benchArgs({ seconds: "string", rounds: "string", model: "string" });
+const SECONDS = args.num("seconds", 2);
 /** Each measurement is split into rounds, interleaved between the variants; the median round counts. */
-const ROUNDS = Number(arg("rounds") ?? 5);
+const ROUNDS = args.num("rounds", 5);
 const SIZES = [1, 32, 256, 4096];
 const BENCH_ROWS = 20_000;
 const SINGLE_CALLS = 2_000;
@@ -270,7 +268,7 @@ async function main(): Promise<void> {
     ...DEFAULT_SESSION_SETTINGS,
     ...modelSettingsFromConfig(config).load.session,
   };
-  const dir = resolve(arg("model") ?? modelSettingsFromConfig(config).dir);
+  const dir = resolve(args.str("model") ?? modelSettingsFromConfig(config).dir);
   const card = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as Card;
   progress(`model ${card.version} (${dir}); session ${JSON.stringify(settings)}; ${cpus().length} CPUs`);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseFinding } from "../src/contracts/finding.js";
+import { sleep } from "../src/kernel/shutdown.js";
 import { connectedAdmin, connectedProducer, readTopic } from "./helpers/kafka.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { spawnAtt, type AttProcess } from "./helpers/processes.js";
@@ -7,7 +8,6 @@ import { testRedis } from "./helpers/redis.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
 
 const TOTAL = 20_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("att score exactly-once (three processes, SIGKILL)", () => {
   it(

@@ -1,8 +1,13 @@
+import { parseArgs } from "node:util";
+
 /**
- * Command-line flags of the benchmarks: `--quick`, `--name value`, `--name=value`.
+ * Command-line flags of the benchmarks, read by `node:util` parseArgs: `--quick`, `--name value`,
+ * `--name=value`, lists as `--processes 1,2`. Each benchmark declares the flags that take a value
+ * (`string`) and the switches (`boolean`); `--quick` is always a switch. Flags a benchmark does
+ * not declare are ignored, as `npm run bench` passes its own (`--quick`) to every benchmark.
  *
  * @example
- *   const args = parseArgs();
+ *   const args = benchArgs({ transactions: "string", dist: "boolean" });
  *   const n = args.num("transactions", args.quick ? 20_000 : 200_000);
  */
 export interface BenchArgs {
@@ -13,30 +18,32 @@ export interface BenchArgs {
   list(name: string): string[];
 }
 
-export function parseArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq > 0) values.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) values.set(a.slice(2), argv[++i]!);
-    else values.set(a.slice(2), "true");
-  }
+export function benchArgs(
+  flags: Record<string, "string" | "boolean">,
+  argv: string[] = process.argv.slice(2),
+): BenchArgs {
+  const options = Object.fromEntries(
+    Object.entries({ ...flags, quick: "boolean" }).map(([name, type]) => [name, { type }]),
+  ) as Record<string, { type: "string" | "boolean" }>;
+  const { values } = parseArgs({ args: argv, options, strict: false, allowPositionals: true });
+  const str = (name: string): string | undefined => {
+    const v = values[name];
+    return v === undefined ? undefined : String(v);
+  };
   const num = (name: string, def: number) => {
-    const v = values.get(name);
+    const v = str(name);
     if (v === undefined) return def;
     const n = Number(v);
     if (!Number.isFinite(n)) throw new Error(`--${name}: expected a number, got ${JSON.stringify(v)}`);
     return n;
   };
   return {
-    quick: values.has("quick") && values.get("quick") !== "false",
-    has: (name) => values.has(name),
-    str: (name) => values.get(name),
+    quick: str("quick") !== undefined && str("quick") !== "false",
+    has: (name) => values[name] !== undefined,
+    str,
     num,
     list: (name) =>
-      (values.get(name) ?? "")
+      (str(name) ?? "")
         .split(",")
         .map((s) => s.trim())
         .filter(Boolean),

@@ -1,6 +1,6 @@
 import type { Kafka } from "kafkajs";
-import { uniqueName } from "./kafka.js";
-import { sleep } from "./stats.js";
+import { sleep } from "../../src/kernel/shutdown.js";
+import { uniqueName } from "../../test/helpers/names.js";
 
 /**
  * Alert ids of (up to) the first `n` committed findings of `topic` — a sanity check that a

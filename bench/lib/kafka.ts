@@ -2,11 +2,10 @@
 // before kafkajs loads, so bench files create kafkajs clients here only (eslint.config.js).
 import "../../src/kernel/kafka/patches.js";
 import { Kafka, logLevel, type Admin, type Message, type Producer } from "kafkajs";
-import { randomBytes } from "node:crypto";
 import { loadConfig } from "../../src/kernel/config/index.js";
 import { createKafka, createTopicsReady, type Kafka as AttKafka } from "../../src/kernel/kafka/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
-import { sleep } from "./stats.js";
+import { sleep } from "../../src/kernel/shutdown.js";
 
 export const BROKERS = (process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 
@@ -20,11 +19,6 @@ export function benchAttKafka(stage = "bench"): AttKafka {
     logger: createLogger({ level: "silent" }),
     stage,
   });
-}
-
-/** `<prefix>-<time>-<random>`: a topic / group / key prefix no earlier run used. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
 export async function createTopics(

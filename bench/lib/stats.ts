@@ -43,5 +43,3 @@ export function slidingWindowMax(times: number[], windowMs: number): number {
   }
   return best;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

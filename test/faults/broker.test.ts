@@ -9,6 +9,7 @@ import { Registry } from "../../src/kernel/metrics.js";
 import { createScoreStage } from "../../src/score/stage.js";
 import { uniqueName } from "../helpers/names.js";
 import { startPrivateKafka } from "../helpers/private-stack.js";
+import { sleep } from "../../src/kernel/shutdown.js";
 import { testPrefix, testRedis } from "../helpers/redis.js";
 import { REDIS_URL } from "../helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "../helpers/transfers.js";
@@ -18,7 +19,6 @@ import { reportFault, tallyFindings } from "./harness.js";
 const TOTAL = 3000;
 const PER_SEND = 20;
 const DOWN_MS = 15_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface LogLine {
   level: number;

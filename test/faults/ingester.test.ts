@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { sleep } from "../../src/kernel/shutdown.js";
 import { parseTokenTransferTx, type TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
 import { decodeCheckpoint } from "../../src/ingest/checkpoint.js";
 import { extractTokenTransferTxs } from "../../src/ingest/extract.js";
@@ -23,7 +24,6 @@ const TRAFFIC_S = 25;
 const RATE = 20;
 const CONFIRMATIONS = 2;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => Math.round(lo + Math.random() * (hi - lo));
 const hex = (n: number) => `0x${n.toString(16)}`;
 

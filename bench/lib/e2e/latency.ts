@@ -1,10 +1,11 @@
 import type { Kafka, Producer } from "kafkajs";
 import type { TokenTransferTx } from "../../../src/contracts/token-transfer-tx.js";
 import { createTopicsReady } from "../../../src/kernel/kafka/index.js";
-import { uniqueName } from "../kafka.js";
+import { uniqueName } from "../../../test/helpers/names.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";
-import { sleep, summarize, type Summary } from "../stats.js";
+import { sleep } from "../../../src/kernel/shutdown.js";
+import { summarize, type Summary } from "../stats.js";
 import { freePort, scrapeBatchBreakdown, type BatchBreakdown } from "./metrics.js";
 import { JOINED, spawnScorer, type ScorerOptions, type ScorerTarget } from "./scorers.js";
 

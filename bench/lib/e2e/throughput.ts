@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import { cpuMeter, stackProcesses } from "../cpu.js";
-import { uniqueName, waitForCommitted } from "../kafka.js";
+import { uniqueName } from "../../../test/helpers/names.js";
+import { waitForCommitted } from "../kafka.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";
 import { fmt } from "../table.js";

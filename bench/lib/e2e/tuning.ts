@@ -1,5 +1,5 @@
 import type { Admin } from "kafkajs";
-import { uniqueName } from "../kafka.js";
+import { uniqueName } from "../../../test/helpers/names.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";
 import { runScorers, type ScorerRunResult } from "./throughput.js";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "../../kernel/errors.js";
 import { fetchHighWatermarks, type Admin, type Kafka } from "../../kernel/kafka/index.js";
 import type { Logger } from "../../kernel/logger.js";
+import { sleep } from "../../kernel/shutdown.js";
 
 export class TopicNotFoundError extends NonRetryableError {
   readonly code = "ATT_TOPIC_NOT_FOUND";
