@@ -38,7 +38,7 @@ import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport, withBaseline, type BenchResult } from "./lib/results.js";
 import { readRss } from "./lib/rss.js";
 import { stackReachable } from "./lib/stack.js";
-import { fmt, fmtRatio, textTable } from "./lib/table.js";
+import { fmt, fmtRatio, benchTable } from "./lib/table.js";
 import { loadTraffic } from "./lib/traffic.js";
 
 const args = benchArgs({
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     const path = finishReport(report);
     console.log("");
     console.log(
-      textTable(
+      benchTable(
         ["figure", "value", "unit", "baseline", "ratio", "goal"],
         results.map((r) => [
           r.name,

@@ -1,11 +1,6 @@
-/** Small statistics for benchmark figures. */
+import { percentile } from "../../src/kernel/math.js";
 
-/** Nearest-rank percentile (p in 0..100) of an ascending array; NaN when empty. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
+/** Small statistics for benchmark figures. */
 
 export interface Summary {
   n: number;
@@ -22,9 +17,9 @@ export function summarize(values: number[]): Summary {
   return {
     n: s.length,
     mean,
-    p50: percentile(s, 50),
-    p95: percentile(s, 95),
-    p99: percentile(s, 99),
+    p50: percentile(s, 50) ?? Number.NaN,
+    p95: percentile(s, 95) ?? Number.NaN,
+    p99: percentile(s, 99) ?? Number.NaN,
     max: s.length ? s[s.length - 1]! : Number.NaN,
   };
 }

@@ -1,3 +1,5 @@
+import { isNumericCell, textTable } from "../../src/kernel/text-table.js";
+
 /** Tables for the terminal and for Markdown, and number formatting shared by both. */
 
 /** 12345.6 → "12,346"; 12.345 → "12.3"; 0.01234 → "0.0123": about three significant digits. */
@@ -15,24 +17,14 @@ export function fmt(n: number | undefined, digits = 3): string {
 export const fmtRatio = (r: number | undefined): string =>
   r === undefined || Number.isNaN(r) ? "–" : `${fmt(r)}×`;
 
-const isNumeric = (s: string) => /^[-+]?[\d,.]+(\s?\S{0,6})?$|^–$/.test(s.trim());
-
-/** Fixed-width text table; columns whose cells are all numbers are right-aligned. */
-export function textTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const right = headers.map((_, c) => rows.length > 0 && rows.every((r) => isNumeric(r[c] ?? "")));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, c) => (right[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
+/** The benchmarks' terminal tables: columns of numbers right-aligned, an ASCII rule. */
+export const benchTable = (headers: string[], rows: string[][]): string =>
+  textTable(headers, rows, { align: "numbers", rule: "-" });
 
 const mdCell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 export function markdownTable(headers: string[], rows: string[][]): string {
-  const right = headers.map((_, c) => rows.length > 0 && rows.every((r) => isNumeric(r[c] ?? "")));
+  const right = headers.map((_, c) => rows.length > 0 && rows.every((r) => isNumericCell(r[c] ?? "")));
   return [
     `| ${headers.map(mdCell).join(" | ")} |`,
     `|${right.map((r) => (r ? "---:" : "---")).join("|")}|`,

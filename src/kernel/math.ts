@@ -1,4 +1,4 @@
-/** Small numeric helpers shared by the drift monitor and the traffic simulator. */
+/** Small numeric helpers shared by the drift monitor, the traffic simulator, the demo and the benchmarks. */
 
 /** Complementary error function (Numerical Recipes erfcc; fractional error < 1.2e-7). */
 export function erfc(x: number): number {
@@ -22,4 +22,10 @@ export function erfc(x: number): number {
                             t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
+}
+
+/** Nearest-rank percentile (p in 0..100) of an ascending array; undefined when it is empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }

@@ -2,7 +2,7 @@ import { cpus } from "node:os";
 import type { ProfileSummary } from "../cpuprofile.js";
 import { withBaseline, type BenchReport, type BenchResult } from "../results.js";
 import { readRss, type RssSampler } from "../rss.js";
-import { fmt, fmtRatio, textTable } from "../table.js";
+import { fmt, fmtRatio, benchTable } from "../table.js";
 import type { LatencyResult } from "./latency.js";
 import type { BatchBreakdown } from "./metrics.js";
 import type { RawConsumeResult, ScorerRunResult } from "./throughput.js";
@@ -214,7 +214,7 @@ export function summarizeE2e(report: BenchReport, o: E2eOutcome): void {
 export function printE2e(report: BenchReport, profile: ProfileSummary | undefined): void {
   console.log("");
   console.log(
-    textTable(
+    benchTable(
       ["figure", "value", "unit", "baseline", "ratio", "goal"],
       report.results.map((r) => [
         r.name,
@@ -228,7 +228,7 @@ export function printE2e(report: BenchReport, profile: ProfileSummary | undefine
   );
   console.log("");
   console.log(
-    textTable(
+    benchTable(
       ["process", "peak RSS MiB"],
       report.memory.map((m) => [m.process, fmt(m.peakRssMiB)]),
     ),
@@ -238,21 +238,21 @@ export function printE2e(report: BenchReport, profile: ProfileSummary | undefine
   if (profile) {
     console.log(`\nTop self time of the profiled att score (${profile.file}):`);
     console.log(
-      textTable(
+      benchTable(
         ["function", "self ms", "share"],
         profile.topFunctions.map((f) => [f.frame, fmt(f.ms), `${fmt(f.share * 100)}%`]),
       ),
     );
     console.log("");
     console.log(
-      textTable(
+      benchTable(
         ["project function (total: own + callees)", "ms", "share"],
         profile.inclusive.map((f) => [f.frame, fmt(f.ms), `${fmt(f.share * 100)}%`]),
       ),
     );
     console.log("");
     console.log(
-      textTable(
+      benchTable(
         ["area", "self ms", "share"],
         profile.byArea.map((f) => [f.frame, fmt(f.ms), `${fmt(f.share * 100)}%`]),
       ),

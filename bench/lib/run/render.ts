@@ -1,7 +1,7 @@
 import type { Machine } from "../machine.js";
 import { machineLine } from "../machine.js";
 import type { BenchResult } from "../results.js";
-import { fmt, fmtRatio, markdownTable, textTable } from "../table.js";
+import { fmt, fmtRatio, markdownTable, benchTable } from "../table.js";
 import type { BenchSpec } from "./benches.js";
 import type { Normalized } from "./normalize.js";
 
@@ -67,14 +67,14 @@ export function renderText(s: RunSummary): string {
     out.push("", `== ${b.spec.title} (bench/${b.spec.file}) — ${statusLine(b)}`);
     if (b.result?.figures.length) {
       const rows = b.result.figures.map((r) => cells(r).map((c) => c.replace(/\*\*/g, "")));
-      out.push(textTable(HEADERS, rows));
+      out.push(benchTable(HEADERS, rows));
     }
   }
   const mem = s.benches.flatMap((b) =>
     b.processes.map((p) => [b.spec.name, p.label, String(p.count), fmt(p.peakMiB)]),
   );
   if (mem.length)
-    out.push("", "Peak RSS (VmHWM) per process", textTable(["benchmark", "process", "n", "peak MiB"], mem));
+    out.push("", "Peak RSS (VmHWM) per process", benchTable(["benchmark", "process", "n", "peak MiB"], mem));
   return out.join("\n");
 }
 

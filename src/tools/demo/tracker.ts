@@ -1,5 +1,6 @@
 import { ALERT_IDS, type Finding } from "../../contracts/finding.js";
 import type { TokenTransferTx } from "../../contracts/token-transfer-tx.js";
+import { percentile } from "../../kernel/math.js";
 import type { SentTx } from "../simulate/sender.js";
 
 /**
@@ -60,12 +61,6 @@ export interface Summary {
   normal: { scored: number; anomalous: number; invalid: number; anomalyRate: number | null };
   latencyMs: { n: number; p50?: number; p90?: number; p99?: number; max?: number };
   invalidReasons: Record<string, number>;
-}
-
-export function percentile(sorted: readonly number[], p: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
 }
 
 /** "feature=value (+0.1234)" → the first entry of the finding's model_explanations. */

@@ -21,15 +21,3 @@ export function pValue(p: number | null | undefined): string {
   if (p === null || p === undefined || !Number.isFinite(p)) return "–";
   return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
 }
-
-/** Fixed-width text table; `align` per column ("l" | "r"), right by default for all but the first. */
-export function textTable(headers: string[], rows: string[][], align?: ("l" | "r")[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const al = align ?? headers.map((_, i) => (i === 0 ? "l" : "r"));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (al[i] === "l" ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}

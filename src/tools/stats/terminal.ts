@@ -1,8 +1,10 @@
-import { fixed, int, pct, pValue, signedPct, textTable } from "./format.js";
+import { textTable } from "../../kernel/text-table.js";
+import { fixed, int, pct, pValue, signedPct } from "./format.js";
 import type { StatsReport } from "./report.js";
 import { tables, type Table } from "./tables.js";
 
-const render = (t: Table, align?: ("l" | "r")[]): string => textTable(t.headers, t.rows, align);
+const render = (t: Table, align?: ("l" | "r")[]): string =>
+  textTable(t.headers, t.rows, align ? { align } : {});
 
 function section(title: string, body: string): string {
   return `\n${title}\n${body}\n`;
@@ -31,7 +33,9 @@ function histogramBars(r: StatsReport, width = 40): string {
       "█".repeat(len),
     ]);
   }
-  return textTable(["score", "count", "share", "training", "log scale"], rows, ["l", "r", "r", "r", "l"]);
+  return textTable(["score", "count", "share", "training", "log scale"], rows, {
+    align: ["l", "r", "r", "r", "l"],
+  });
 }
 
 /** The report as terminal tables (what the daily model-stats notebook showed). */
@@ -69,7 +73,7 @@ export function formatTerminal(r: StatsReport): string {
     ]);
   }
   if (r.scorePsi !== null) rateRows.push(["score PSI vs training", fixed(r.scorePsi, 4), ""]);
-  out.push(section("Anomaly rate", textTable(["", "value", ""], rateRows, ["l", "r", "l"])));
+  out.push(section("Anomaly rate", textTable(["", "value", ""], rateRows, { align: ["l", "r", "l"] })));
 
   if (r.invalidReasons.length) {
     out.push(section("Invalid findings by reason", render(tables.invalidReasons(r))));
