@@ -183,6 +183,13 @@ check "redis: appendonly yes, appendfsync everysec, dir <state>/redis-data" bash
   [ "$(redis-cli -p "$ATT_REDIS_PORT" config get appendfsync | tail -1)" = everysec ] &&
   [ "$(redis-cli -p "$ATT_REDIS_PORT" config get dir | tail -1)" = "$0/redis-data" ]' "$STATE"
 redis-cli -p "$ATT_REDIS_PORT" set local-stack-test:kept yes >/dev/null
+# everysec may postpone writing the AOF buffer while a background fsync runs: wait until it is
+# written (then a process kill cannot lose it).
+for _ in $(seq 1 200); do
+  info="$(redis-cli -p "$ATT_REDIS_PORT" info persistence)"
+  grep -q '^aof_buffer_length:0' <<<"$info" && grep -q '^aof_pending_bio_fsync:0' <<<"$info" && break
+  sleep 0.05
+done
 kill -9 "$R1"
 for _ in $(seq 1 100); do alive "$R1" || break; sleep 0.05; done
 "$STACK" start redis >/dev/null
