@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 const KAFKA_BOUNDARY =
   "Import Kafka from src/kernel/kafka/index.js: kafkajs is used behind that folder only (our interfaces, error codes, patches).";
 const BENCH_KAFKA =
-  "Create kafkajs clients with bench/lib/kafka.ts (it loads src/kernel/kafka/patches.ts first).";
+  "Create kafkajs clients with test/helpers/kafka-clients.ts (it loads src/kernel/kafka/patches.ts first).";
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".local/", "model-tools/", "models/", "coverage/"] },
@@ -55,11 +55,10 @@ export default tseslint.config(
       ],
     },
   },
-  // Benches build their own kafkajs clients in bench/lib/kafka.ts, which loads the patches
-  // first; elsewhere in bench/ only kafkajs's types (erased, nothing loads).
+  // Benches get their kafkajs clients from test/helpers/kafka-clients.ts, which loads the
+  // patches first; in bench/ only kafkajs's types (erased, nothing loads).
   {
     files: ["bench/**/*.ts"],
-    ignores: ["bench/lib/kafka.ts"],
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",

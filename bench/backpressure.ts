@@ -19,7 +19,9 @@ import {
   toKafkaMessages,
 } from "../test/helpers/transfers.js";
 import { uniqueName } from "../test/helpers/names.js";
-import { benchKafka, committedTotal, createTopics } from "./lib/kafka.js";
+import { kafkajsClient } from "../test/helpers/kafka-clients.js";
+import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
+import { committedTotal, createTopics } from "./lib/kafka.js";
 import { describeMachine, load } from "./lib/machine.js";
 import { spawnChild } from "./lib/processes.js";
 import { readRss } from "./lib/rss.js";
@@ -32,13 +34,11 @@ const BIG = QUICK ? 200_000 : 1_000_000;
 const SMALL = 20_000;
 const RUN_SECONDS = QUICK ? 20 : 45;
 const SENDERS = 2000;
-const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
-const BROKERS = process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092";
 const bar = createProgress("backpressure", 2);
 const progress = (s: string) => bar.update(s);
 
 async function fill(topic: string, n: number): Promise<void> {
-  const producer = benchKafka().producer();
+  const producer = kafkajsClient({ clientId: "att-bench" }).producer();
   await producer.connect();
   const chunk = 2000;
   const inflight: Promise<unknown>[] = [];
@@ -66,7 +66,7 @@ async function run(
   label: string,
   backlog: number,
 ): Promise<{ label: string; backlog: number; samples: Sample[]; peakMiB: number; committed: number }> {
-  const admin = benchKafka().admin();
+  const admin = kafkajsClient({ clientId: "att-bench" }).admin();
   await admin.connect();
   const transfers = uniqueName("bp-transfers");
   const findings = uniqueName("bp-findings");
@@ -84,7 +84,7 @@ async function run(
   await fill(transfers, backlog);
   const child = spawnChild(`backpressure-${label}`, process.execPath, ["dist/cli.js", "score"], {
     env: {
-      ATT_KAFKA_BROKERS: BROKERS,
+      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
       ATT_REDIS_URL: REDIS_URL,
       ATT_REDIS_PREFIX: prefix,
       ATT_TOPIC_TRANSFERS: transfers,

@@ -34,18 +34,20 @@ import { benchArgs } from "./lib/args.js";
 import { profilesIn, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { latencyPhase } from "./lib/e2e/latency.js";
 import { GOAL_TX_S, printE2e, summarizeE2e } from "./lib/e2e/summary.js";
-import { REDIS_URL, scorerEnv, type ScorerOptions, type ScorerTarget } from "./lib/e2e/scorers.js";
+import { scorerEnv, type ScorerOptions, type ScorerTarget } from "./lib/e2e/scorers.js";
 import { rawConsume, runScorers, type ScorerRunResult } from "./lib/e2e/throughput.js";
 import { runTuning, TUNING_VARIANTS } from "./lib/e2e/tuning.js";
 import { sampleFindings } from "./lib/findings.js";
+import { stackReachable } from "../src/tools/demo/stack.js";
 import { uniqueName } from "../test/helpers/names.js";
-import { benchKafka, createTopics, highWatermarks, produceAll } from "./lib/kafka.js";
+import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
+import { kafkajsClient } from "../test/helpers/kafka-clients.js";
+import { createTopics, highWatermarks, produceAll } from "./lib/kafka.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
 import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport } from "./lib/results.js";
 import { createRssSampler } from "./lib/rss.js";
-import { stackReachable } from "./lib/stack.js";
 import { fmt } from "./lib/table.js";
 
 const args = benchArgs({
@@ -86,7 +88,7 @@ const report = startReport(
 );
 
 async function main(): Promise<void> {
-  const up = await stackReachable();
+  const up = await stackReachable(KAFKA_BROKERS, REDIS_URL);
   if (!up.kafka || !up.redis) {
     console.error(
       "bench/e2e: Kafka or Redis not reachable; start the local stack: deploy/local/stack.sh start",
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
     latency_warmup_seconds: WARMUP_S,
   });
 
-  const kafka = benchKafka("att-bench-e2e");
+  const kafka = kafkajsClient({ clientId: "att-bench-e2e" });
   const admin = kafka.admin();
   await admin.connect();
   const producer = kafka.producer({ allowAutoTopicCreation: false });

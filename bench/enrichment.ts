@@ -30,14 +30,15 @@ import { Redis } from "ioredis";
 import { DEFAULT_RATE_MAX } from "../src/enrich/index.js";
 import { startStandin, syntheticFirstTx } from "../test/fixtures/api-standin/server.js";
 import { benchArgs } from "./lib/args.js";
-import { enricherFor, pass, rateFigures, REDIS_URL, WINDOW_MS } from "./lib/enrichment/passes.js";
+import { enricherFor, pass, rateFigures, WINDOW_MS } from "./lib/enrichment/passes.js";
+import { stackReachable } from "../src/tools/demo/stack.js";
 import { uniqueName } from "../test/helpers/names.js";
+import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
 import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport, withBaseline, type BenchResult } from "./lib/results.js";
 import { readRss } from "./lib/rss.js";
-import { stackReachable } from "./lib/stack.js";
 import { fmt, fmtRatio, benchTable } from "./lib/table.js";
 import { loadTraffic } from "./lib/traffic.js";
 
@@ -62,7 +63,7 @@ const report = startReport(
 );
 
 async function main(): Promise<void> {
-  if (!(await stackReachable()).redis) {
+  if (!(await stackReachable(KAFKA_BROKERS, REDIS_URL)).redis) {
     console.error(
       "bench/enrichment: Redis not reachable; start the local stack: deploy/local/stack.sh start",
     );

@@ -24,12 +24,12 @@ import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
 import { startStandin, syntheticFirstTx, type StandinToken } from "../test/fixtures/api-standin/server.js";
 import { ATT_SPEC, loadMainnetTransferTxs, MAINNET_TRANSFERS_CSV } from "../test/helpers/mainnet.js";
+import { REDIS_URL } from "../test/helpers/services.js";
 import { benchArgs } from "./lib/args.js";
 
 const args = benchArgs({ batch: "string", rounds: "string" });
 const BATCH = args.num("batch", 500);
 const ROUNDS = args.num("rounds", 3);
-const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
 const CSV = MAINNET_TRANSFERS_CSV;
 const LIST = new URL("../test/fixtures/token-list-mainnet.json", import.meta.url);
 

@@ -30,7 +30,8 @@ import { startAnvil } from "../test/helpers/anvil.js";
 import { benchArgs } from "./lib/args.js";
 import { freePort } from "./lib/e2e/metrics.js";
 import { spawnChild } from "./lib/processes.js";
-import { benchAttKafka, benchKafka } from "./lib/kafka.js";
+import { attKafkaClient, kafkajsClient } from "../test/helpers/kafka-clients.js";
+import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
 
 const args = benchArgs({
   blocks: "string",
@@ -46,8 +47,6 @@ const CONCURRENCY = args.num("concurrency", 8);
 const PER_TXN = args.num("per-txn", 50);
 const IN_FLIGHT = args.num("in-flight", 64);
 const TRANSFERS_PER_TX = 3;
-const BROKERS = (process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
-const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 const tty = process.stderr.isTTY === true;
 const printed = new Map<string, number>();
@@ -75,8 +74,8 @@ async function rpcBatch(url: string, calls: { method: string; params: unknown[] 
 }
 
 const anvil = await startAnvil(["--gas-limit", "60000000"]);
-const kafka = benchKafka("att-bench");
-const attKafka = benchAttKafka("ingest-backfill");
+const kafka = kafkajsClient({ clientId: "att-bench" });
+const attKafka = attKafkaClient("ingest-backfill");
 try {
   // ---- traffic -------------------------------------------------------------------------
   const { signer } = await connectAnvil(anvil.httpUrl);
@@ -242,7 +241,7 @@ try {
         ATT_INGEST_FETCH_CONCURRENCY: String(CONCURRENCY),
         ATT_INGEST_MAX_BLOCKS_IN_FLIGHT: String(IN_FLIGHT),
         ATT_INGEST_MAX_BLOCKS_PER_TXN: String(PER_TXN),
-        ATT_KAFKA_BROKERS: BROKERS.join(","),
+        ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
         ATT_REDIS_URL: REDIS_URL,
         ATT_METRICS_PORT: String(port),
         ATT_LOG_LEVEL: "warn",

@@ -33,8 +33,9 @@ import {
   type RunSummary,
 } from "./lib/run/render.js";
 import { ensureBuild } from "./lib/run/build.js";
-import { ensureStack } from "./lib/stack.js";
 import { sleep } from "../src/kernel/shutdown.js";
+import { ensureStack } from "../src/tools/demo/stack.js";
+import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
 import { fmt } from "./lib/table.js";
 
 const args = benchArgs({
@@ -211,7 +212,11 @@ async function main(): Promise<void> {
     notes.push(msg);
     progress.note(`warning: ${msg}`);
   }
-  await ensureStack((m) => progress.note(m));
+  await ensureStack({
+    kafkaBrokers: KAFKA_BROKERS,
+    redisUrl: REDIS_URL,
+    logger: { info: (o: unknown) => progress.note(`local stack: ${JSON.stringify(o)}`) },
+  });
   ensureBuild((m) => progress.note(m));
   const outcomes: BenchOutcome[] = [];
   for (const spec of BENCHES) outcomes.push(await runBench(spec));

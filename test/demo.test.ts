@@ -3,10 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { tcpReachable } from "../src/kernel/net.js";
-import { KAFKA_BROKERS } from "./helpers/services.js";
+import { kafkajsClient } from "./helpers/kafka-clients.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 
@@ -89,7 +88,7 @@ describe("att demo", () => {
     expect(processesMentioning(`att.demo.${report.runId}.`)).toEqual([]);
 
     // and its per-run topics are gone
-    const admin = new Kafka({ brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
+    const admin = kafkajsClient().admin();
     await admin.connect();
     try {
       expect((await admin.listTopics()).filter((t) => t.includes(report.runId))).toEqual([]);

@@ -16,7 +16,8 @@ import { testRedis } from "./helpers/redis.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
-import { Kafka, logLevel, type Admin } from "kafkajs";
+import type { Admin } from "kafkajs";
+import { kafkajsClient } from "./helpers/kafka-clients.js";
 import { findingUniqueKey, parseFinding, type Finding } from "../src/contracts/finding.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { commitGroupOffsets } from "../src/kernel/kafka/index.js";
@@ -163,11 +164,9 @@ describe("att replay (the CLI against real Kafka)", () => {
       const f = await fixture();
       const clientIds = [uniqueName("member-a"), uniqueName("member-b")];
       for (const clientId of clientIds) {
-        const consumer = new Kafka({ clientId, brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING }).consumer(
-          {
-            groupId: f.group,
-          },
-        );
+        const consumer = kafkajsClient({ clientId }).consumer({
+          groupId: f.group,
+        });
         await consumer.connect();
         onTestFinished(() => consumer.disconnect());
         await consumer.subscribe({ topic: f.topic });

@@ -1,25 +1,8 @@
-// The bench's own kafkajs clients: our patches (src/kernel/kafka/patches.ts) must be in place
-// before kafkajs loads, so bench files create kafkajs clients here only (eslint.config.js).
-import "../../src/kernel/kafka/patches.js";
-import { Kafka, logLevel, type Admin, type Message, type Producer } from "kafkajs";
-import { loadConfig } from "../../src/kernel/config/index.js";
-import { createKafka, createTopicsReady, type Kafka as AttKafka } from "../../src/kernel/kafka/index.js";
-import { createLogger } from "../../src/kernel/logger.js";
+// Topic and offset helpers of the benchmarks; their Kafka clients come from
+// test/helpers/kafka-clients.ts (it loads src/kernel/kafka/patches.ts before kafkajs).
+import type { Admin, Message, Producer } from "kafkajs";
+import { createTopicsReady } from "../../src/kernel/kafka/index.js";
 import { sleep } from "../../src/kernel/shutdown.js";
-
-export const BROKERS = (process.env.ATT_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
-
-export function benchKafka(clientId = "att-bench"): Kafka {
-  return new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING });
-}
-
-/** Our client (src/kernel/kafka/), for the code under measurement that takes one. */
-export function benchAttKafka(stage = "bench"): AttKafka {
-  return createKafka(loadConfig({ ATT_KAFKA_BROKERS: BROKERS.join(",") }).kafka, {
-    logger: createLogger({ level: "silent" }),
-    stage,
-  });
-}
 
 export async function createTopics(
   admin: Admin,

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { Kafka, logLevel, type Admin } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parseFinding } from "../../src/contracts/finding.js";
 import { loadConfig } from "../../src/kernel/config/index.js";
@@ -8,6 +8,7 @@ import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
 import { createScoreStage } from "../../src/score/stage.js";
 import { uniqueName } from "../helpers/names.js";
+import { kafkajsClient } from "../helpers/kafka-clients.js";
 import { startPrivateKafka } from "../helpers/private-stack.js";
 import { sleep } from "../../src/kernel/shutdown.js";
 import { testPrefix, testRedis } from "../helpers/redis.js";
@@ -87,10 +88,8 @@ describe("score stage across a broker restart (private broker, SIGKILL)", () => 
     async () => {
       const broker = await startPrivateKafka();
       // The test's own clients reconnect within 250 ms: their backoff must not be what is measured.
-      const client = new Kafka({
-        clientId: "att-test",
+      const client = kafkajsClient({
         brokers: broker.brokers,
-        logLevel: logLevel.NOTHING,
         retry: { initialRetryTime: 100, maxRetryTime: 250, retries: 1000 },
       });
       const topics = {

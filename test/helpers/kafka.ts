@@ -1,34 +1,17 @@
-import { loadConfig } from "../../src/kernel/config/index.js";
-import { createKafka, createTopicsReady, type Kafka as AttKafka } from "../../src/kernel/kafka/index.js";
-import { createLogger } from "../../src/kernel/logger.js";
-import {
-  Kafka,
-  logLevel,
-  type Admin,
-  type Consumer,
-  type Producer,
-  type ProducerConfig,
-  type ConsumerConfig,
-} from "kafkajs";
+import type { Admin, Consumer, ConsumerConfig, Producer, ProducerConfig } from "kafkajs";
+import { createTopicsReady, type Kafka as AttKafka } from "../../src/kernel/kafka/index.js";
 import { onTestFinished } from "vitest";
 import { uniqueName } from "./names.js";
-import { KAFKA_BROKERS } from "./services.js";
+import { attKafkaClient, kafkajsClient } from "./kafka-clients.js";
 
 /**
  * The tests' own kafkajs client (kafkajs's full API, independent of ours; vitest's setupFiles
  * load src/kernel/kafka/patches.ts before it).
  */
-export const testKafka = new Kafka({
-  clientId: "att-test",
-  brokers: KAFKA_BROKERS,
-  logLevel: logLevel.NOTHING,
-});
+export const testKafka = kafkajsClient({ clientId: "att-test" });
 
 /** Our client (src/kernel/kafka/), for the code under test that takes one. */
-export const testClient: AttKafka = createKafka(
-  loadConfig({ ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(",") }).kafka,
-  { logger: createLogger({ level: "silent" }), stage: "test" },
-);
+export const testClient: AttKafka = attKafkaClient("test");
 
 /**
  * Creates a topic with a unique name for the current test and deletes it when the test ends.

@@ -1,8 +1,7 @@
 import { mkdirSync } from "node:fs";
-import { BROKERS } from "../kafka.js";
+import { KAFKA_BROKERS, REDIS_URL } from "../../../test/helpers/services.js";
 import { REPO, spawnChild, track, type Child } from "../processes.js";
 
-export const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const JOINED = /Joined consumer group/;
 
 export interface ScorerTarget {
@@ -20,7 +19,7 @@ export interface ScorerTarget {
  */
 export function scorerEnv(t: ScorerTarget): Record<string, string> {
   return {
-    ATT_KAFKA_BROKERS: BROKERS.join(","),
+    ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
     ATT_REDIS_URL: REDIS_URL,
     ATT_REDIS_PREFIX: t.redisPrefix,
     ATT_TOPIC_TRANSFERS: t.transfers,

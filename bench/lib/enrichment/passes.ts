@@ -6,9 +6,9 @@ import { createLogger } from "../../../src/kernel/logger.js";
 import { Registry } from "../../../src/kernel/metrics.js";
 import type { Standin, StandinRequest } from "../../../test/fixtures/api-standin/server.js";
 import type { Progress } from "../progress.js";
+import { REDIS_URL } from "../../../test/helpers/services.js";
 import { slidingWindowMax } from "../stats.js";
 
-export const REDIS_URL = process.env.ATT_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** The providers' limit window (Etherscan: calls per second). */
 export const WINDOW_MS = 1000;
 

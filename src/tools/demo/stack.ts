@@ -5,7 +5,10 @@ import type { Logger } from "../../kernel/logger.js";
 import { tcpReachable } from "../../kernel/net.js";
 import { SimulateError } from "../simulate/errors.js";
 
-/** Kafka and Redis for the demo: the running local stack, or started (and later stopped) by it. */
+/**
+ * Kafka and Redis for the demo and `npm run bench`: the running local stack, or started (and
+ * later stopped, by the demo) with deploy/local/stack.sh.
+ */
 export interface DemoStack {
   /** Services this demo started with deploy/local/stack.sh (stopped by `stop`). */
   started: string[];
@@ -24,7 +27,24 @@ function splitHostPort(hp: string): [string, number] {
   return [hp.slice(0, i), Number(hp.slice(i + 1))];
 }
 
-function runStackScript(args: string[], logger: Logger): Promise<void> {
+/** The logger calls of this module; the benchmarks pass their progress line. */
+type StackLogger = Pick<Logger, "info">;
+
+/** Whether Kafka (its first broker) and Redis answer at these addresses. */
+export async function stackReachable(
+  kafkaBrokers: readonly string[],
+  redisUrl: string,
+): Promise<{ kafka: boolean; redis: boolean }> {
+  const [kafka, redis] = await Promise.all([reachable(kafkaBrokers[0]!), reachable(redisHostPort(redisUrl))]);
+  return { kafka, redis };
+}
+
+function redisHostPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || "6379"}`;
+}
+
+function runStackScript(args: string[], logger: StackLogger): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn("bash", [STACK_SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -55,28 +75,26 @@ function runStackScript(args: string[], logger: Logger): Promise<void> {
  * demo cannot start) and are stopped again by `stop()`.
  */
 export async function ensureStack(opts: {
-  kafkaBrokers: string[];
+  kafkaBrokers: readonly string[];
   redisUrl: string;
-  logger: Logger;
+  logger: StackLogger;
 }): Promise<DemoStack> {
-  const redis = new URL(opts.redisUrl);
-  const redisHostPort = `${redis.hostname}:${redis.port || "6379"}`;
-  const missing: string[] = [];
-  if (!(await reachable(opts.kafkaBrokers[0]!))) missing.push("kafka");
-  if (!(await reachable(redisHostPort))) missing.push("redis");
+  const redisHp = redisHostPort(opts.redisUrl);
+  const up = await stackReachable(opts.kafkaBrokers, opts.redisUrl);
+  const missing = [...(up.kafka ? [] : ["kafka"]), ...(up.redis ? [] : ["redis"])];
   if (missing.length === 0) return { started: [], stop: async () => {} };
   const local = (hp: string) => /^(127\.0\.0\.1|localhost):/.test(hp);
-  if (!local(opts.kafkaBrokers[0]!) || !local(redisHostPort) || !existsSync(STACK_SCRIPT)) {
+  if (!local(opts.kafkaBrokers[0]!) || !local(redisHp) || !existsSync(STACK_SCRIPT)) {
     throw new SimulateError(`Not reachable: ${missing.join(", ")}`, {
       code: "ATT_DEMO_STACK_DOWN",
       details: [
         `Kafka: ${opts.kafkaBrokers.join(",")}`,
-        `Redis: ${redisHostPort}`,
+        `Redis: ${redisHp}`,
         "Fix: deploy/local/stack.sh start",
       ],
     });
   }
-  opts.logger.info({ msg: "Starting local services for the demo", services: missing });
+  opts.logger.info({ msg: "Starting local services", services: missing });
   await runStackScript(["start", ...missing], opts.logger);
   return {
     started: missing,
