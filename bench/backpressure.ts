@@ -23,7 +23,8 @@ import { kafkajsClient } from "../test/helpers/kafka-clients.js";
 import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
 import { committedTotal, createTopics } from "./lib/kafka.js";
 import { describeMachine, load } from "./lib/machine.js";
-import { spawnChild } from "./lib/processes.js";
+import { spawnChild } from "../test/helpers/child-process.js";
+import { BENCH_LOG_DIR } from "./lib/processes.js";
 import { readRss } from "./lib/rss.js";
 import { benchArgs } from "./lib/args.js";
 import { RESULTS_DIR } from "./lib/results.js";
@@ -83,6 +84,7 @@ async function run(
   await seedEnrichmentCache(redis, prefix, senders);
   await fill(transfers, backlog);
   const child = spawnChild(`backpressure-${label}`, process.execPath, ["dist/cli.js", "score"], {
+    logDir: BENCH_LOG_DIR,
     env: {
       ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
       ATT_REDIS_URL: REDIS_URL,

@@ -29,7 +29,8 @@ import { artifact, connectAnvil, deployBatcher, deployErc20 } from "../test/fixt
 import { startAnvil } from "../test/helpers/anvil.js";
 import { benchArgs } from "./lib/args.js";
 import { freePort } from "./lib/e2e/metrics.js";
-import { spawnChild } from "./lib/processes.js";
+import { spawnChild } from "../test/helpers/child-process.js";
+import { BENCH_LOG_DIR } from "./lib/processes.js";
 import { attKafkaClient, kafkajsClient } from "../test/helpers/kafka-clients.js";
 import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
 
@@ -228,6 +229,7 @@ try {
     const port = await freePort();
     const start = performance.now();
     const child = spawnChild(label, process.execPath, ["dist/cli.js", "ingest"], {
+      logDir: BENCH_LOG_DIR,
       env: {
         ATT_CHAIN_ID: "31337",
         ATT_RPC_HTTP_URL: anvil.httpUrl,

@@ -19,7 +19,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { benchArgs } from "./lib/args.js";
 import { describeMachine, load, machineLine } from "./lib/machine.js";
-import { REPO, spawnChild, track } from "./lib/processes.js";
+import { spawnChild } from "../test/helpers/child-process.js";
+import { BENCH_LOG_DIR, REPO, track } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
 import { readJson, RESULTS_DIR } from "./lib/results.js";
 import { createRssSampler, type PeakRss } from "./lib/rss.js";
@@ -100,7 +101,13 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
   const before = QUICK && existsSync(resultFile) ? readFileSync(resultFile) : undefined;
   const startedAt = Date.now();
   const loadBefore = load();
-  const child = track(spawnChild(`run-${spec.name}`, "npx", argv, { echoStderr: true, keepOutput: false }));
+  const child = track(
+    spawnChild(`run-${spec.name}`, "npx", argv, {
+      logDir: BENCH_LOG_DIR,
+      echoStderr: true,
+      keepOutput: false,
+    }),
+  );
   const rss = createRssSampler(250);
   rss.watch(child.pid, spec.name, { tree: true });
   // Scripts that print progress on stdout: show their last line as this phase's live status.

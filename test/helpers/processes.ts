@@ -1,7 +1,7 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { execFile, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
+import { spawnChild } from "./child-process.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
@@ -50,65 +50,26 @@ export interface AttProcess {
  * .local/logs/tests/<name>.log; killed when the test ends if still running.
  */
 export function spawnAtt(name: string, args: string[], env: Record<string, string>): AttProcess {
-  mkdirSync(LOG_DIR, { recursive: true });
-  const log = createWriteStream(`${LOG_DIR}${name}.log`, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+  const c = spawnChild(name, process.execPath, ["--import", "tsx", CLI, ...args], {
+    logDir: LOG_DIR,
+    appendLog: true,
+    env,
   });
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
-  let text = "";
-  const listeners = new Set<() => void>();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    stream.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      for (const l of listeners) l();
-    });
-  }
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code, sig) => resolve(code ?? (sig ? -1 : null))),
-  );
   const p: AttProcess = {
-    child,
+    child: c.child,
     name,
-    exited,
+    exited: c.exited,
     async kill(signal: NodeJS.Signals = "SIGKILL") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(signal);
+      return c.exited;
     },
-    output: () => text,
-    waitFor(pattern, timeoutMs = 60_000) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(text)) {
-            cleanup();
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`${name}: no output matching ${pattern} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onExit = () => {
-          cleanup();
-          reject(new Error(`${name} exited before printing ${pattern}`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off("exit", onExit);
-        };
-        listeners.add(check);
-        child.once("exit", onExit);
-        check();
-      });
+    output: c.output,
+    async waitFor(pattern, timeoutMs = 60_000) {
+      await c.waitFor(pattern, timeoutMs);
     },
   };
   onTestFinished(async () => {
     await p.kill("SIGKILL");
-    log.end();
   });
   return p;
 }

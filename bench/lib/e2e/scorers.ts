@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { KAFKA_BROKERS, REDIS_URL } from "../../../test/helpers/services.js";
-import { REPO, spawnChild, track, type Child } from "../processes.js";
+import { spawnChild, type Child } from "../../../test/helpers/child-process.js";
+import { BENCH_LOG_DIR, REPO, track } from "../processes.js";
 
 export const JOINED = /Joined consumer group/;
 
@@ -54,6 +55,7 @@ export function spawnScorer(name: string, target: ScorerTarget, o: ScorerOptions
   const cli = o.dist ? [`${REPO}dist/cli.js`] : ["--import", "tsx", `${REPO}src/cli.ts`];
   return track(
     spawnChild(name, process.execPath, [...nodeArgs, ...cli, "score"], {
+      logDir: BENCH_LOG_DIR,
       env: {
         ...o.env,
         ...scorerEnv(target),
