@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { TokenTransferTx } from "../contracts/token-transfer-tx.js";
 import { InfrastructureError, ShutdownError } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
@@ -125,7 +125,7 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       for (const [ch, ps] of unanswered) {
         const lost = await ch.lost(ps);
         if (lost.length === 0) continue;
-        requeuedCounter(deps.registry).inc({ kind: ch.kind }, lost.length);
+        metrics.requeued.inc({ kind: ch.kind }, lost.length);
         logger.warn({
           msg: "Enrichment jobs lost from Redis; queued again",
           queue: ch.name,
@@ -253,21 +253,4 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       await Promise.all(Object.values(channels).map((c) => c.close()));
     },
   };
-}
-
-const requeued = new WeakMap<Registry, Counter<"kind">>();
-
-/** Lookups queued again because their job vanished from Redis (one counter per registry). */
-function requeuedCounter(registry: Registry): Counter<"kind"> {
-  let c = requeued.get(registry);
-  if (!c) {
-    c = new Counter({
-      name: "att_enrich_jobs_requeued_total",
-      help: "Enrichment lookups queued again because their job was gone from Redis (flush, failover, restart without persistence).",
-      labelNames: ["kind"],
-      registers: [registry],
-    });
-    requeued.set(registry, c);
-  }
-  return c;
 }

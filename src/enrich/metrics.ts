@@ -7,6 +7,8 @@ export interface EnrichMetrics {
   apiCalls: Counter<"provider" | "outcome">;
   /** Provider answers in a shape we do not know (ATT_PROVIDER_BAD_ANSWER), one per answer. */
   badAnswers: Counter<"provider">;
+  /** Lookups queued again because their job vanished from Redis. */
+  requeued: Counter<"kind">;
   rateLimitWaits: Counter<"provider">;
   rateLimitWaitSeconds: Counter<"provider">;
   cacheLookups: Counter<"cache" | "kind" | "result">;
@@ -38,6 +40,12 @@ export function enrichMetrics(registry: Registry): EnrichMetrics {
       name: "att_enrich_api_calls_total",
       help: "Provider calls by provider and outcome (ok, none, not_token, rate_limited, retryable_error, permanent_error).",
       labelNames: ["provider", "outcome"],
+      registers,
+    }),
+    requeued: new Counter({
+      name: "att_enrich_jobs_requeued_total",
+      help: "Enrichment lookups queued again because their job was gone from Redis (flush, failover, restart without persistence).",
+      labelNames: ["kind"],
       registers,
     }),
     badAnswers: new Counter({
