@@ -41,7 +41,6 @@ export interface BatchOutcome {
     normal: number;
     anomalous: number;
     invalid: number;
-    dlq: number;
     retracted: number;
     /** Messages repeating a transaction already in the batch (same hash and block): skipped. */
     duplicates: number;
@@ -141,9 +140,19 @@ export function createBatchProcessor(deps: {
   // failed commit (or processed message by message as poison) is not counted twice.
   const driftSeen = new Map<number, bigint>();
 
-  /** Budget of a finding's value: the smallest over the topics it may go to (uniqueKey-sized key, alert header). */
-  const findingBudget = (key: string, alertId: string) =>
-    Math.min(...findingTopics.map((t) => limits.valueBudget(t, key, { "att-alert-id": alertId })));
+  // Budget of a finding's value on every topic it may go to. It depends only on the bytes of the
+  // key (a uniqueKey: "0x" and 64 hex digits) and of the alert-id header, so it is computed once
+  // per alert id and key length, not per finding.
+  const findingBudgets = new Map<string, number>();
+  const findingBudget = (key: string, alertId: string): number => {
+    const id = `${alertId}:${key.length}`;
+    let budget = findingBudgets.get(id);
+    if (budget === undefined) {
+      budget = limits.valueBudget(findingTopics, key, { "att-alert-id": alertId });
+      findingBudgets.set(id, budget);
+    }
+    return budget;
+  };
 
   function admit(m: InputMessage): { tx: TokenTransferTx } | { code: string; message: string } {
     const size = m.value?.length ?? 0;
@@ -168,7 +177,7 @@ export function createBatchProcessor(deps: {
 
   return async function processBatch(messages: InputMessage[], signal?: AbortSignal): Promise<BatchOutcome> {
     const findings: Finding[] = [];
-    const counts = { normal: 0, anomalous: 0, invalid: 0, dlq: 0, retracted: 0, duplicates: 0 };
+    const counts = { normal: 0, anomalous: 0, invalid: 0, retracted: 0, duplicates: 0 };
     // Live transactions of this batch by hash → block hash: a repeat (a producer's retry, a
     // replayed range) gets no second finding; a retraction clears it, so a transaction that
     // returns to its block after a reorg and back is scored again.
@@ -318,7 +327,6 @@ export function createBatchProcessor(deps: {
     const records: RoutedMessage[] = [];
     const addDlq = (slot: Extract<Slot, { kind: "dlq" }>) => {
       records.push(slot.record);
-      counts.dlq += 1;
       dlqCodes.set(slot.code, (dlqCodes.get(slot.code) ?? 0) + 1);
     };
     for (const slot of slots) {

@@ -6,8 +6,11 @@
  * more than that aside, so a value within `valueBudget` always fits alone.
  */
 export interface RecordLimits {
-  /** Largest value in UTF-8 bytes that a record with this key and these headers may carry on `topic`. */
-  valueBudget(topic: string, key: string, headers?: Record<string, string>): number;
+  /**
+   * Largest value in UTF-8 bytes that a record with this key and these headers may carry on
+   * `topic` (on every one of them, for a list: the record is written to each).
+   */
+  valueBudget(topic: string | readonly string[], key: string, headers?: Record<string, string>): number;
   /** The smallest limit among the topics: bounds the bytes of one produce request per partition. */
   readonly minMessageBytes: number;
 }
@@ -28,7 +31,8 @@ export function recordLimits(maxMessageBytes: ReadonlyMap<string, number>): Reco
       if (headers)
         for (const k in headers)
           fixed += HEADER_OVERHEAD + Buffer.byteLength(k) + Buffer.byteLength(headers[k]!);
-      return (maxMessageBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES) - fixed;
+      const limitOf = (t: string) => maxMessageBytes.get(t) ?? DEFAULT_MAX_MESSAGE_BYTES;
+      return (typeof topic === "string" ? limitOf(topic) : Math.min(...topic.map(limitOf))) - fixed;
     },
   };
 }
