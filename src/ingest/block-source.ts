@@ -63,17 +63,20 @@ function toTransactions(b: RpcBlock): BlockTransaction[] {
   });
 }
 
+/** A receipt's log as the extractor reads it: addresses and hashes lower-case, indexes as numbers. */
+export function toLogRecord(l: RpcLog): LogRecord {
+  return {
+    address: l.address.toLowerCase(),
+    topics: l.topics,
+    data: l.data,
+    logIndex: Number(l.logIndex),
+    transactionHash: l.transactionHash.toLowerCase(),
+    transactionIndex: Number(l.transactionIndex),
+  };
+}
+
 function toLogs(receipts: RpcReceipt[]): LogRecord[] {
-  return receipts.flatMap((r) =>
-    r.logs.map((l) => ({
-      address: l.address.toLowerCase(),
-      topics: l.topics,
-      data: l.data,
-      logIndex: Number(l.logIndex),
-      transactionHash: l.transactionHash.toLowerCase(),
-      transactionIndex: Number(l.transactionIndex),
-    })),
-  );
+  return receipts.flatMap((r) => r.logs.map(toLogRecord));
 }
 
 function inconsistent(what: string, block: BlockHeader): UpstreamError {

@@ -3,7 +3,7 @@ import type { Finding } from "../../contracts/finding.js";
 import { createFirstTxProvider, createTokenProvider } from "../../enrich/index.js";
 import { enrichmentFailure, type ResolvedEnrichment, type TokenMeta } from "../../enrich/types.js";
 import type { BatchResolver } from "../../features/index.js";
-import type { RpcLog } from "../../ingest/block-source.js";
+import { toLogRecord, type RpcLog } from "../../ingest/block-source.js";
 import { extractTokenTransferTxs } from "../../ingest/extract.js";
 import type { FetchedBlock } from "../../ingest/types.js";
 import type { Config } from "../../kernel/config/index.js";
@@ -67,14 +67,7 @@ export async function fetchTokenTransferTx(
         to: tx.to?.toLowerCase() ?? null,
       },
     ],
-    logs: receipt.logs.map((l) => ({
-      address: l.address.toLowerCase(),
-      topics: l.topics,
-      data: l.data,
-      logIndex: Number(l.logIndex),
-      transactionHash: l.transactionHash.toLowerCase(),
-      transactionIndex: Number(l.transactionIndex),
-    })),
+    logs: receipt.logs.map(toLogRecord),
   };
   return extractTokenTransferTxs(block, { chainId, observedAt: Date.now() }).txs[0];
 }
