@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local stack for att-stream, without Docker: Apache Kafka (KRaft, single node, from the Maven
-# Central jars), Redis (Debian's redis-server) and anvil (from the npm devDependency).
+# Central jars), Redis (Debian's redis-server) and anvil (from the npm devDependency). install
+# also brings Debian's prometheus package (prometheus and promtool, for the tests; never a service).
 #
 #   deploy/local/stack.sh install              fetch everything that needs the network
 #   deploy/local/stack.sh start [svc...]       start (all, or kafka|redis|anvil); idempotent
@@ -338,6 +339,21 @@ fetch_tools() {
   log "kafka tools: in $TOOLS_JARS"
 }
 
+# Debian's prometheus package, for its two binaries: promtool (the rule checks and rule unit tests)
+# and prometheus (test/prometheus-live.test.ts runs its own on a private port and data folder).
+# On a machine run by systemd the package enables and starts prometheus.service on :9090; the
+# project never uses that service, so a start caused by this install is undone.
+install_prometheus() {
+  local was_active=0
+  command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null && was_active=1
+  apt_install prometheus
+  if [ "$was_active" = 0 ] && command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    log "prometheus: the package started prometheus.service; stopping and disabling it (only the binaries are used)"
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+  log "prometheus: $(prometheus --version 2>&1 | head -1)"
+}
+
 cmd_install() {
   local t0
   t0="$(now_ms)"
@@ -347,6 +363,7 @@ cmd_install() {
   fi
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || install_prometheus
   fetch_jars
   fetch_tools
   [ -n "$(anvil_bin)" ] || die "anvil not found under node_modules/@foundry-rs (is the devDependency installed?)"
