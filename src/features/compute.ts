@@ -4,7 +4,8 @@ import { compileSpec } from "./spec.js";
 import { FeatureErrorCodes, type FeatureContext, type FeatureResult, type FeatureSpec } from "./types.js";
 
 /**
- * The ATT bot's features of one transaction (`get_features` in the bot's data_processing.py):
+ * The features of one transaction a model card lists: the ATT bot's (`get_features` in the bot's
+ * data_processing.py) and the transaction-level ones:
  *
  * - per model token: `<SYMBOL>_transfers` (count) and `<SYMBOL>_value` (sum over transfers of
  *   `round(value / 10**decimals, 3)`, in log order, as Python floats);
@@ -13,10 +14,13 @@ import { FeatureErrorCodes, type FeatureContext, type FeatureResult, type Featur
  * - `max_single_token_transfers_count/_value`: the token that first reached the highest count,
  *   and its value sum; `maxSingleTokenName` is its name;
  * - `tokens_type_counts`: distinct tokens counted (by "<name>-<symbol>" when matching by symbol,
- *   by contract when matching by address).
+ *   by contract when matching by address);
+ * - the transaction-level features of src/features/transaction.ts (the message alone).
  *
- * A token without decimals (not an ERC-20, or the provider could not tell) is skipped for every
- * feature except `transfer_counts`, as the bot skipped it. Missing enrichment, a negative active
+ * Only the card's columns are computed: without a column that needs token metadata the per-token
+ * pass is skipped (then `tokenTypes` is [] and `maxSingleTokenName` ""), and `ctx.tokens` may be
+ * empty. A token without decimals (not an ERC-20, or the provider could not tell) is skipped for
+ * every feature that needs metadata, as the bot skipped it. Missing enrichment, a negative active
  * period or a value that does not fit the model's float32 input give `{ ok: false, code, reason }`:
  * never a guessed row.
  *
@@ -34,32 +38,34 @@ export function computeFeatures(tx: TokenTransferTx, ctx: FeatureContext, spec: 
   let maxCount = 0;
   let maxValue = 0;
 
-  for (const t of tx.transfers) {
-    const meta = ctx.tokens.get(t.token);
-    if (!meta) {
-      return {
-        ok: false,
-        code: FeatureErrorCodes.enrichmentMissing,
-        reason: `Token metadata of ${t.token} (log ${t.logIndex}) was not resolved`,
-      };
+  // Only a model using token metadata pays for the per-token pass (and needs the metadata).
+  if (plan.needsTokens)
+    for (const t of tx.transfers) {
+      const meta = ctx.tokens.get(t.token);
+      if (!meta) {
+        return {
+          ok: false,
+          code: FeatureErrorCodes.enrichmentMissing,
+          reason: `Token metadata of ${t.token} (log ${t.logIndex}) was not resolved`,
+        };
+      }
+      if (meta.decimals === null) continue;
+      const symbol = meta.symbol ?? "NO_SYMBOL";
+      const name = meta.name ?? "NO_NAME";
+      const value = normalizedTransferValue(t.value, meta.decimals);
+      const key = byAddress ? t.token : symbol;
+      const count = (counts.get(key) ?? 0) + 1;
+      const sum = (sums.get(key) ?? 0) + value;
+      counts.set(key, count);
+      sums.set(key, sum);
+      const label = `${name}-${symbol}`;
+      typeLabels.set(byAddress ? t.token : label, label);
+      if (count > maxCount) {
+        maxName = name;
+        maxCount = count;
+        maxValue = sum;
+      }
     }
-    if (meta.decimals === null) continue;
-    const symbol = meta.symbol ?? "NO_SYMBOL";
-    const name = meta.name ?? "NO_NAME";
-    const value = normalizedTransferValue(t.value, meta.decimals);
-    const key = byAddress ? t.token : symbol;
-    const count = (counts.get(key) ?? 0) + 1;
-    const sum = (sums.get(key) ?? 0) + value;
-    counts.set(key, count);
-    sums.set(key, sum);
-    const label = `${name}-${symbol}`;
-    typeLabels.set(byAddress ? t.token : label, label);
-    if (count > maxCount) {
-      maxName = name;
-      maxCount = count;
-      maxValue = sum;
-    }
-  }
 
   let activePeriod = 0;
   if (plan.needsFirstTx) {
@@ -94,9 +100,11 @@ export function computeFeatures(tx: TokenTransferTx, ctx: FeatureContext, spec: 
     const v =
       col.source === "generic"
         ? generic[col.slot]
-        : col.field === "transfers"
-          ? (counts.get(col.key) ?? 0)
-          : (sums.get(col.key) ?? 0);
+        : col.source === "tx"
+          ? col.compute(tx)
+          : col.field === "transfers"
+            ? (counts.get(col.key) ?? 0)
+            : (sums.get(col.key) ?? 0);
     if (!Number.isFinite(Math.fround(v))) {
       return {
         ok: false,
