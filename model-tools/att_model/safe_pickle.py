@@ -15,6 +15,7 @@ loads whichever sklearn version wrote it (1.1.1 trees have a 7-field node dtype;
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import pickletools
 from collections import Counter
@@ -71,7 +72,10 @@ _STAND_INS = {key: _stand_in(f"{key[0]}.{key[1]}") for key in _SKLEARN_CLASSES}
 
 
 def _numpy_allowed() -> dict[tuple[str, str], object]:
-    from numpy._core import multiarray  # numpy >= 2 (requirements pin numpy 2.x)
+    try:
+        from numpy._core import multiarray  # numpy >= 2 (and 1.26's forward-compatible alias)
+    except ImportError:  # numpy < 1.26, in an older scikit-learn's venv
+        from numpy.core import multiarray
 
     allowed: dict[tuple[str, str], object] = {}
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
@@ -81,7 +85,7 @@ def _numpy_allowed() -> dict[tuple[str, str], object]:
     allowed[("numpy", "dtype")] = np.dtype
     # numpy >= 1.25 pickles dtypes by their class, e.g. numpy.dtypes.Float64DType
     for name in ("Float64DType", "Float32DType", "Int64DType", "Int32DType", "UInt8DType", "VoidDType", "ObjectDType", "StrDType", "BoolDType"):
-        if hasattr(np.dtypes, name):
+        if hasattr(np, "dtypes") and hasattr(np.dtypes, name):
             allowed[("numpy.dtypes", name)] = getattr(np.dtypes, name)
     return allowed
 
@@ -208,7 +212,10 @@ def _tree_from_state(tree: _Recorded, features: np.ndarray, index: int) -> Tree:
 
 
 def forest_from_pickle_bytes(data: bytes, path: str = "<bytes>") -> Forest:
-    model = safe_load(data, path)
+    return _forest_from_stand_in(safe_load(data, path), path)
+
+
+def _forest_from_stand_in(model, path: str) -> Forest:
     if type(model) not in (_STAND_INS[("sklearn.ensemble._iforest", "IsolationForest")], _STAND_INS[("sklearn.ensemble.iforest", "IsolationForest")]):
         raise UnsupportedModelError(f"{path}: top-level object is {type(model).__name__}, expected an IsolationForest")
     estimators = _get(model, "estimators_")
@@ -250,6 +257,285 @@ def forest_from_pickle_bytes(data: bytes, path: str = "<bytes>") -> Forest:
             "subsampled_features": any(len(f) != n_features for f in features_per_tree),
         },
     )
+
+
+
+# =============================================================================================
+# Any supported scikit-learn estimator (issue 15): pickle, joblib and skops through one allow-list
+# =============================================================================================
+
+#: Every class or function a supported model file may name, by (module, name). Nothing outside
+#: this set is ever imported or called. Paths vary across scikit-learn versions; each entry is a
+#: location some supported version uses.
+SKLEARN_ALLOWED: frozenset[tuple[str, str]] = frozenset(
+    {
+        # estimators
+        ("sklearn.ensemble._iforest", "IsolationForest"),
+        ("sklearn.ensemble._forest", "RandomForestClassifier"),
+        ("sklearn.ensemble._forest", "ExtraTreesClassifier"),
+        ("sklearn.ensemble._gb", "GradientBoostingClassifier"),
+        ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoostingClassifier"),
+        ("sklearn.linear_model._logistic", "LogisticRegression"),
+        # pipeline and its steps
+        ("sklearn.pipeline", "Pipeline"),
+        ("sklearn.preprocessing._data", "StandardScaler"),
+        ("sklearn.preprocessing._data", "MinMaxScaler"),
+        ("sklearn.preprocessing._data", "RobustScaler"),
+        ("sklearn.impute._base", "SimpleImputer"),
+        # what those estimators hold
+        ("sklearn.tree._classes", "DecisionTreeClassifier"),
+        ("sklearn.tree._classes", "DecisionTreeRegressor"),
+        ("sklearn.tree._classes", "ExtraTreeClassifier"),
+        ("sklearn.tree._classes", "ExtraTreeRegressor"),
+        ("sklearn.tree._tree", "Tree"),
+        ("sklearn.dummy", "DummyClassifier"),  # GradientBoosting's init_
+        ("sklearn.ensemble._gb_losses", "BinomialDeviance"),  # GradientBoosting's loss_, <= 1.3
+        ("sklearn.ensemble._gb_losses", "ExponentialLoss"),
+        ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
+        ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
+        ("sklearn._loss.loss", "HalfBinomialLoss"),
+        ("sklearn._loss.loss", "ExponentialLoss"),
+        ("sklearn._loss.link", "Interval"),
+        ("sklearn._loss.link", "LogitLink"),
+        ("sklearn._loss.link", "IdentityLink"),
+        ("sklearn._loss._loss", "CyHalfBinomialLoss"),
+        ("sklearn._loss._loss", "CyExponentialLoss"),
+        ("sklearn._loss._loss", "__pyx_unpickle_CyHalfBinomialLoss"),  # Cython's state restorer
+        ("sklearn._loss._loss", "__pyx_unpickle_CyExponentialLoss"),
+        # scikit-learn >= 1.5 (meson build) names its Cython loss classes by the bare module
+        # `_loss`, which it registers in sys.modules as an alias of sklearn._loss._loss
+        ("_loss", "CyHalfBinomialLoss"),
+        ("_loss", "CyExponentialLoss"),
+        ("_loss", "__pyx_unpickle_CyHalfBinomialLoss"),
+        ("_loss", "__pyx_unpickle_CyExponentialLoss"),
+        ("sklearn.preprocessing._label", "LabelEncoder"),
+    }
+)
+
+#: numpy: array and scalar reconstruction (numpy 1.x `numpy.core`, 2.x `numpy._core`), dtypes,
+#: and the random-state constructors estimators keep (`random_state=np.random.RandomState(...)`,
+#: HistGradientBoosting's `_random_seed` generators).
+NUMPY_ALLOWED: frozenset[tuple[str, str]] = frozenset(
+    {(mod, name) for mod in ("numpy.core.multiarray", "numpy._core.multiarray") for name in ("_reconstruct", "scalar")}
+    | {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}  # protocol-5 array bytes
+    | {("numpy", "ndarray"), ("numpy", "dtype")}
+    | {("numpy.dtypes", n) for n in ("Float64DType", "Float32DType", "Int64DType", "Int32DType", "Int8DType", "UInt8DType", "UInt32DType", "UInt64DType", "VoidDType", "ObjectDType", "StrDType", "BoolDType")}
+    | {("numpy.random._pickle", n) for n in ("__randomstate_ctor", "__generator_ctor", "__bit_generator_ctor")}
+    | {("numpy.random._mt19937", "MT19937"), ("numpy.random._pcg64", "PCG64"), ("numpy.random.mtrand", "RandomState")}
+    | {("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence")}
+)
+
+#: scipy: none. No supported estimator pickles a scipy object (sparse inputs are not supported:
+#: the worker feeds dense float32 rows), so scipy names are refused like any other.
+SCIPY_ALLOWED: frozenset[tuple[str, str]] = frozenset()
+
+#: joblib's per-array record; its raw bytes are read by joblib's NumpyUnpickler, object arrays
+#: by this module's restricted unpickler (joblib itself would call plain pickle.load for them).
+JOBLIB_ALLOWED: frozenset[tuple[str, str]] = frozenset({("joblib.numpy_pickle", "NumpyArrayWrapper")})
+
+ALLOWED = SKLEARN_ALLOWED | NUMPY_ALLOWED | SCIPY_ALLOWED | JOBLIB_ALLOWED
+
+_FIX = "Fix: export the model with one of the supported estimators (docs/model-formats.md), or convert it to ONNX yourself and import the .onnx file"
+
+
+def refusal(what: str, expected: str, fix: str = _FIX) -> str:
+    return f"Got: {what}\nExpected: {expected}\n{fix}"
+
+
+class _Lenient(_Recorded):
+    """Stand-in of the first pass: records any state form (Cython classes pickle tuples)."""
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 2 and (state[0] is None or isinstance(state[0], dict)) and isinstance(state[1], (dict, type(None))):
+            state = {**(state[0] or {}), **(state[1] or {})}
+        self.state = state if isinstance(state, dict) else {"__state__": state}
+
+
+_GENERAL_STAND_INS: dict[tuple[str, str], type] = {}
+
+
+def _general_stand_in(key: tuple[str, str]) -> type:
+    if key in _STAND_INS:  # the IsolationForest path's own stand-ins, so forest_from_object works on them
+        return _STAND_INS[key]
+    if key not in _GENERAL_STAND_INS:
+        _GENERAL_STAND_INS[key] = type(key[1], (_Lenient,), {"sklearn_path": f"{key[0]}.{key[1]}"})
+    return _GENERAL_STAND_INS[key]
+
+
+def _resolve(module: str, name: str, build: bool):
+    """The object a name on the allow-list stands for: a stand-in (first pass) or the real class."""
+    key = (module, name)
+    if key not in ALLOWED:
+        raise UnsafePickleError(
+            refusal(
+                f"the model file names '{module}.{name}', which is not on the allow-list (nothing in the file was executed)",
+                "only the scikit-learn, numpy and joblib names listed in att_model/safe_pickle.py (SKLEARN_ALLOWED, NUMPY_ALLOWED, JOBLIB_ALLOWED)",
+            )
+        )
+    if key in SKLEARN_ALLOWED and not build:
+        return _general_stand_in(key)
+    import importlib
+
+    if module == "_loss":
+        module = "sklearn._loss._loss"  # the same module (see SKLEARN_ALLOWED); never a top-level `_loss` of the path
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        if module.startswith("numpy._core"):  # a numpy-2 pickle read under numpy 1.x
+            mod = importlib.import_module("numpy.core" + module[len("numpy._core") :])
+        elif module.startswith("numpy.core"):
+            mod = importlib.import_module("numpy._core" + module[len("numpy.core") :])
+        else:
+            raise UnsupportedModelError(
+                refusal(f"'{module}.{name}' does not exist in this scikit-learn", "the scikit-learn version the file was saved with", "Fix: this is a bug in the version detection; report it with the file")
+            ) from None
+    return getattr(mod, name)
+
+
+class AllowListUnpickler(pickle.Unpickler):
+    """Builds only names on ALLOWED. build=False: scikit-learn classes become inert stand-ins (no
+    scikit-learn code runs; used to read `_sklearn_version`); build=True: the real classes, for
+    the worker running in the venv of exactly that scikit-learn version."""
+
+    def __init__(self, file, *, build: bool):
+        super().__init__(file)
+        self.build = build
+        self.names: list[tuple[str, str]] = []
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in JOBLIB_ALLOWED:
+            raise UnsafePickleError(refusal(f"'{module}.{name}' in a plain pickle stream", "joblib records only in a joblib.dump file"))
+        self.names.append((module, name))
+        return _resolve(module, name, self.build)
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError(refusal(f"persistent id {pid!r}", "no persistent ids (model pickles do not use them)"))
+
+
+def _joblib_unpickler(fobj, filename: str, build: bool):
+    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
+
+    class AllowListJoblibUnpickler(NumpyUnpickler):
+        dispatch = NumpyUnpickler.dispatch.copy()
+
+        def __init__(self):
+            super().__init__(filename, fobj, ensure_native_byte_order=True, mmap_mode=None)
+            self.build = build
+            self.names: list[tuple[str, str]] = []
+
+        def find_class(self, module: str, name: str):
+            self.names.append((module, name))
+            return _resolve(module, name, self.build)
+
+        def persistent_load(self, pid):
+            raise UnsafePickleError(refusal(f"persistent id {pid!r}", "no persistent ids"))
+
+        def load_build(self):
+            pickle._Unpickler.load_build(self)  # joblib's NumpyUnpickler is the pure-Python unpickler
+            top = self.stack[-1]
+            if type(top).__name__ == "NDArrayWrapper":
+                raise UnsupportedModelError(refusal("a joblib < 0.10 file (NDArrayWrapper)", "a file written by joblib >= 0.10", "Fix: re-save it with a current joblib"))
+            if isinstance(top, NumpyArrayWrapper):
+                wrapper = self.stack.pop()
+                if wrapper.subclass is not np.ndarray:
+                    raise UnsafePickleError(refusal(f"a joblib array of subclass {wrapper.subclass!r}", "numpy.ndarray"))
+                if wrapper.dtype.hasobject:
+                    # joblib would call plain pickle.load here: read it through the allow-list instead
+                    inner = AllowListUnpickler(self.file_handle, build=self.build)
+                    array = inner.load()
+                    self.names.extend(inner.names)
+                    if not isinstance(array, np.ndarray):
+                        raise UnsafePickleError(refusal(f"an object-array record holding {type(array).__name__}", "a numpy array"))
+                else:
+                    array = wrapper.read(self, True)
+                self.stack.append(array)
+
+        dispatch[pickle.BUILD[0]] = load_build
+
+    return AllowListJoblibUnpickler()
+
+
+def detect_format(path: str | Path) -> str:
+    """'skops' (a zip), 'joblib' (compressed, or a pickle stream with joblib array records),
+    'onnx' (by extension), else 'pickle'."""
+    path = Path(path)
+    head = path.read_bytes()[:8] if path.stat().st_size else b""
+    if not head:
+        raise UnsupportedModelError(refusal(f"{path}: an empty file", "a pickle, joblib, skops or .onnx model file"))
+    if path.suffix == ".onnx":
+        return "onnx"
+    if head[:4] == b"PK\x03\x04":
+        return "skops"
+    if head[:1] != b"\x80":  # not a pickle protocol >= 2 header: a joblib-compressed file (zlib, gzip, bz2, xz, lzma, lz4)
+        return "joblib"
+    try:
+        names = list_globals(path.read_bytes())
+    except Exception:  # raw array bytes between opcodes
+        return "joblib"
+    return "joblib" if any(m.startswith("joblib") for m, _ in names) else "pickle"
+
+
+def load_model_file(path: str | Path, saved_as: str, *, build: bool):
+    """(object, names referenced). build=False never runs scikit-learn code."""
+    path = Path(path)
+    if saved_as == "pickle":
+        with open(path, "rb") as fh:
+            u = AllowListUnpickler(fh, build=build)
+            return u.load(), u.names
+    if saved_as == "joblib":
+        from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+
+        with open(path, "rb") as f:
+            with _validate_fileobject_and_memmap(f, str(path), None) as (fobj, _mmap):
+                if isinstance(fobj, str):
+                    raise UnsupportedModelError(refusal("a joblib < 0.10 file", "a file written by joblib >= 0.10", "Fix: re-save it with a current joblib"))
+                u = _joblib_unpickler(fobj, str(path), build)
+                return u.load(), u.names
+    if saved_as == "skops":
+        if not build:
+            raise ValueError("skops files are inspected through their schema (skops_sklearn_version), not unpickled")
+        import skops.io as sio
+
+        untrusted = sio.get_untrusted_types(file=str(path))
+        refused = [t for t in untrusted if tuple(t.rsplit(".", 1)) not in ALLOWED]
+        if refused:
+            raise UnsafePickleError(
+                refusal(f"the skops file names untrusted types {refused} (nothing was loaded)", "only types on the allow-list of att_model/safe_pickle.py (ALLOWED)")
+            )
+        return sio.load(str(path), trusted=untrusted), [tuple(t.rsplit(".", 1)) for t in untrusted]
+    raise ValueError(f"unknown format {saved_as!r}")
+
+
+def skops_sklearn_version(path: str | Path) -> str | None:
+    """`_sklearn_version` of the top-level estimator, from the skops zip's schema.json."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+    try:
+        return json.loads(schema["content"]["content"]["_sklearn_version"]["content"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def sklearn_version_of(path: str | Path, saved_as: str) -> tuple[str | None, str]:
+    """(version, top-level class path) read without building any scikit-learn object."""
+    if saved_as == "skops":
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            schema = json.loads(z.read("schema.json"))
+        return skops_sklearn_version(path), f"{schema.get('__module__')}.{schema.get('__class__')}"
+    obj, _names = load_model_file(path, saved_as, build=False)
+    if not isinstance(obj, _Recorded):
+        raise UnsupportedModelError(refusal(f"{path}: the file holds a {type(obj).__name__}", "a scikit-learn estimator or Pipeline"))
+    version = obj.state.get("_sklearn_version")
+    return (str(version) if version is not None else None), obj.sklearn_path
+
+
+def forest_from_object(model, path: str) -> Forest:
+    """forest_from_pickle_bytes for an already loaded stand-in (joblib files)."""
+    return _forest_from_stand_in(model, path)
 
 
 def _plain(v):
