@@ -11,6 +11,39 @@ import { openPartitionSink, type PartitionSink } from "../sink/transactional-sin
 
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
+/** Heartbeat answers that mean this member must rejoin: a rebalance started, or it was dropped. */
+const GROUP_CHANGED = new Set([
+  "REBALANCE_IN_PROGRESS",
+  "ILLEGAL_GENERATION",
+  "UNKNOWN_MEMBER_ID",
+  "NOT_COORDINATOR",
+  "NOT_COORDINATOR_FOR_GROUP",
+]);
+
+/**
+ * Heartbeats every `intervalMs` while a batch is processed. kafkajs heartbeats only from its
+ * fetch loop or when eachBatch calls `heartbeat()`, so a chunk that waits longer than the session
+ * timeout (slow enrichment, a broker that is slow to commit) would get a healthy replica expelled
+ * and its partitions moved mid-batch. The timer needs the event loop: a process blocked for a
+ * whole session timeout (a pause that long) is expelled, as it should be.
+ *
+ * `groupChanged` is set once a heartbeat says a rebalance started (a replica joined or left) or
+ * this member was dropped: the batch stops after the chunk in flight commits, and that error is
+ * thrown to kafkajs, which rejoins at once instead of at its next heartbeat.
+ */
+function keepHeartbeating(heartbeat: () => Promise<void>, intervalMs: number) {
+  const state: { groupChanged?: unknown; stop(): void } = { stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    heartbeat().catch((err: unknown) => {
+      const type = (err as { type?: unknown } | null)?.type;
+      if (typeof type === "string" && GROUP_CHANGED.has(type)) state.groupChanged ??= err;
+      // Anything else (a lost connection) surfaces at the heartbeat after the chunk.
+    });
+  }, intervalMs);
+  timer.unref();
+  return state;
+}
+
 /**
  * What eachBatch throws after a failed chunk. kafkajs stops a consumer for good (CRASH with
  * restart: false) when eachBatch throws an error it deems non-retriable — a broker refusal such
@@ -51,8 +84,12 @@ export interface ScoreConsumerOptions {
   partitionsConcurrently: number;
   maxBytesPerPartition: number;
   maxBytes: number;
+  /** How long the group waits for a replica that stopped heartbeating before moving its partitions. */
   sessionTimeoutMs: number;
+  /** Heartbeats go out this often, also while a chunk is processed (see `keepHeartbeating`). */
   heartbeatIntervalMs: number;
+  /** How long a rebalance waits for every replica to finish its chunk in flight and rejoin. */
+  rebalanceTimeoutMs: number;
   fromBeginning: boolean;
   signal?: AbortSignal;
   /** Called if the consumer stops for good anyway (kafkajs gave up): the process should exit. */
@@ -90,7 +127,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     groupId: o.groupId,
     sessionTimeout: o.sessionTimeoutMs,
     heartbeatInterval: o.heartbeatIntervalMs,
-    rebalanceTimeout: Math.max(60_000, o.sessionTimeoutMs),
+    rebalanceTimeout: o.rebalanceTimeoutMs,
     maxBytesPerPartition: o.maxBytesPerPartition,
     maxBytes: o.maxBytes,
     maxWaitTimeInMs: 100,
@@ -288,6 +325,75 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     }
   }
 
+  /** One fetched batch of one partition, chunk by chunk, until it ends or the batch stops. */
+  async function consumeBatch(
+    batch: Batch,
+    resolveOffset: (offset: string) => void,
+    heartbeat: () => Promise<void>,
+    beats: ReturnType<typeof keepHeartbeating>,
+    owned: () => boolean,
+  ): Promise<void> {
+    const current = () => owned() && beats.groupChanged === undefined;
+    const active = () => current() && !stopController.signal.aborted && !fatal;
+    const sink = await sinkFor(batch.partition);
+    let messages = batch.messages;
+    // Skip what a previous owner already committed (see openPartitionSink).
+    const skip = messages.filter((m) => BigInt(m.offset) < sink.committedOffset);
+    if (skip.length > 0) {
+      o.logger.info({
+        msg: "Skipping messages committed by the previous owner",
+        partition: batch.partition,
+        count: skip.length,
+      });
+      resolveOffset(skip[skip.length - 1]!.offset);
+      messages = messages.slice(skip.length);
+    }
+    for (let i = 0; i < messages.length; i += o.batchMaxSize) {
+      if (!current()) break;
+      const chunk = messages.slice(i, i + o.batchMaxSize);
+      const inputs = chunk.map((m) => toInput(batch, m));
+      const last = chunk[chunk.length - 1]!;
+      // After the batch's last chunk, commit past trailing transaction markers and aborted
+      // records too (batch.lastOffset() counts them), so a caught-up group shows lag 0
+      // behind a transactional producer such as `att ingest`.
+      const isFinalChunk = i + o.batchMaxSize >= messages.length;
+      const next = isFinalChunk
+        ? maxBig(BigInt(last.offset), BigInt(batch.lastOffset())) + 1n
+        : BigInt(last.offset) + 1n;
+      try {
+        const ctx = { heartbeat, active };
+        const isolating = poison.shouldIsolate(batch.partition, chunk[0]!.offset);
+        const done = isolating
+          ? await isolate(sink, inputs, next, ctx)
+          : await processUntilDone(() => processAndCommit(sink, inputs, next), ctx);
+        if (!done || fatal) break;
+        if (isolating) poison.clear(batch.partition);
+        resolveOffset(last.offset);
+      } catch (err) {
+        o.metrics.batchFailures.inc({ code: errorCode(err) });
+        const strikes = poisonCause(err, stageOf(err))
+          ? poison.strike(batch.partition, chunk[0]!.offset)
+          : undefined;
+        // A lost broker connection is reported once by the client (kernel/kafka/log.ts); the re-read needs no action.
+        (kafkaErrorInfo(err)?.kind === "connection" ? o.logger.info : o.logger.warn).call(o.logger, {
+          msg: "Batch failed; it will be re-read",
+          partition: batch.partition,
+          first_offset: chunk[0]!.offset,
+          ...(strikes !== undefined
+            ? { consecutive_failures: strikes, isolate_after: o.poisonAttempts }
+            : {}),
+          err,
+        });
+        // The sink may be fenced or broken: rebuild it (and re-read the committed offset) next time.
+        const cur = sinks.get(batch.partition);
+        sinks.delete(batch.partition);
+        await cur?.sink.close().catch(() => undefined);
+        throw new BatchFailedError(err);
+      }
+      if (beats.groupChanged === undefined) await heartbeat();
+    }
+  }
+
   return {
     admin,
     isReady: () => joined && !gate.paused && fatal === undefined,
@@ -301,64 +407,13 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
         partitionsConsumedConcurrently: o.partitionsConcurrently,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (fatal) return;
-          const active = () => isRunning() && !isStale() && !stopController.signal.aborted && !fatal;
-          const sink = await sinkFor(batch.partition);
-          let messages = batch.messages;
-          // Skip what a previous owner already committed (see openPartitionSink).
-          const skip = messages.filter((m) => BigInt(m.offset) < sink.committedOffset);
-          if (skip.length > 0) {
-            o.logger.info({
-              msg: "Skipping messages committed by the previous owner",
-              partition: batch.partition,
-              count: skip.length,
-            });
-            resolveOffset(skip[skip.length - 1]!.offset);
-            messages = messages.slice(skip.length);
+          const beats = keepHeartbeating(heartbeat, o.heartbeatIntervalMs);
+          try {
+            await consumeBatch(batch, resolveOffset, heartbeat, beats, () => isRunning() && !isStale());
+          } finally {
+            beats.stop();
           }
-          for (let i = 0; i < messages.length; i += o.batchMaxSize) {
-            if (!isRunning() || isStale()) break;
-            const chunk = messages.slice(i, i + o.batchMaxSize);
-            const inputs = chunk.map((m) => toInput(batch, m));
-            const last = chunk[chunk.length - 1]!;
-            // After the batch's last chunk, commit past trailing transaction markers and aborted
-            // records too (batch.lastOffset() counts them), so a caught-up group shows lag 0
-            // behind a transactional producer such as `att ingest`.
-            const isFinalChunk = i + o.batchMaxSize >= messages.length;
-            const next = isFinalChunk
-              ? maxBig(BigInt(last.offset), BigInt(batch.lastOffset())) + 1n
-              : BigInt(last.offset) + 1n;
-            try {
-              const ctx = { heartbeat, active };
-              const isolating = poison.shouldIsolate(batch.partition, chunk[0]!.offset);
-              const done = isolating
-                ? await isolate(sink, inputs, next, ctx)
-                : await processUntilDone(() => processAndCommit(sink, inputs, next), ctx);
-              if (!done || fatal) break;
-              if (isolating) poison.clear(batch.partition);
-              resolveOffset(last.offset);
-            } catch (err) {
-              o.metrics.batchFailures.inc({ code: errorCode(err) });
-              const strikes = poisonCause(err, stageOf(err))
-                ? poison.strike(batch.partition, chunk[0]!.offset)
-                : undefined;
-              // A lost broker connection is reported once by the client (kernel/kafka/log.ts); the re-read needs no action.
-              (kafkaErrorInfo(err)?.kind === "connection" ? o.logger.info : o.logger.warn).call(o.logger, {
-                msg: "Batch failed; it will be re-read",
-                partition: batch.partition,
-                first_offset: chunk[0]!.offset,
-                ...(strikes !== undefined
-                  ? { consecutive_failures: strikes, isolate_after: o.poisonAttempts }
-                  : {}),
-                err,
-              });
-              // The sink may be fenced or broken: rebuild it (and re-read the committed offset) next time.
-              const cur = sinks.get(batch.partition);
-              sinks.delete(batch.partition);
-              await cur?.sink.close().catch(() => undefined);
-              throw new BatchFailedError(err);
-            }
-            await heartbeat();
-          }
+          if (beats.groupChanged !== undefined) throw beats.groupChanged;
         },
       });
     },

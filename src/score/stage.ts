@@ -1,6 +1,7 @@
 import type { Registry } from "prom-client";
 import { createEnricher } from "../enrich/index.js";
-import type { Config } from "../kernel/config/index.js";
+import { throwIfProblems, type Config } from "../kernel/config/index.js";
+import { groupTimingProblems } from "../kernel/config/score.js";
 import { createKafka, ensureTopics, standardTopics } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import { checkRedisPolicy, createRedis } from "../kernel/redis.js";
@@ -63,6 +64,8 @@ async function openScoreStage(
   deps: Parameters<typeof createScoreStage>[0] & { shutdown: Shutdown },
 ): Promise<ScoreStage> {
   const { config, logger, registry, shutdown } = deps;
+  // Before anything is opened: timings the group could not work with stop start-up.
+  throwIfProblems(groupTimingProblems(config.score));
   const model = deps.model ?? (await loadConfiguredModel(config.model));
   if (!deps.model) shutdown.register("model", () => model.close());
   logger.info({
@@ -151,6 +154,7 @@ async function openScoreStage(
     maxBytes: config.score.maxBytes,
     sessionTimeoutMs: config.score.sessionTimeoutMs,
     heartbeatIntervalMs: config.score.heartbeatIntervalMs,
+    rebalanceTimeoutMs: config.score.rebalanceTimeoutMs,
     fromBeginning: config.score.fromBeginning,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     limits: limits.limits,

@@ -49,14 +49,22 @@ export const scoreOptions = {
   maxBytes: int("ATT_SCORE_MAX_BYTES", 8_388_608, "Fetch size per request (all partitions).", { min: 1024 }),
   sessionTimeoutMs: int(
     "ATT_SCORE_SESSION_TIMEOUT_MS",
-    30_000,
-    "Group session timeout: how long a dead replica holds its partitions.",
+    8000,
+    "Group session timeout: how long a replica that stopped heartbeating (SIGKILL, node loss, an event loop blocked this long) holds its partitions before the others get them. Heartbeats continue during long batches, so only a process that cannot run at all for this long is expelled. The broker refuses values outside its group.min/max.session.timeout.ms (6 s and 30 min by default).",
     { min: 1000, max: 300_000 },
   ),
-  heartbeatIntervalMs: int("ATT_SCORE_HEARTBEAT_MS", 3000, "Group heartbeat interval.", {
-    min: 100,
-    max: 60_000,
-  }),
+  heartbeatIntervalMs: int(
+    "ATT_SCORE_HEARTBEAT_MS",
+    500,
+    "Group heartbeat interval, also while a batch is processed. A replica learns of a rebalance (a replica joined or left) at its next heartbeat, so this bounds the hand-over delay; at most a third of ATT_SCORE_SESSION_TIMEOUT_MS.",
+    { min: 100, max: 60_000 },
+  ),
+  rebalanceTimeoutMs: int(
+    "ATT_SCORE_REBALANCE_TIMEOUT_MS",
+    60_000,
+    "How long a rebalance waits for every replica to finish its batch in flight and rejoin; a replica that takes longer is dropped from the new generation (its late commit is fenced). At least ATT_SCORE_SESSION_TIMEOUT_MS.",
+    { min: 1000, max: 1_800_000 },
+  ),
   fromBeginning: bool(
     "ATT_SCORE_FROM_BEGINNING",
     true,
@@ -96,3 +104,25 @@ export const scoreOptions = {
     "Also explain NORMAL findings (costs ~0.1 ms per row).",
   ),
 };
+
+/**
+ * The rules between the group timing options (one problem string each, Got/Expected/Fix). Kafka
+ * wants several heartbeats per session (KIP-62: heartbeat.interval.ms at most a third of
+ * session.timeout.ms), and a rebalance must wait at least as long as a session.
+ */
+export function groupTimingProblems(s: {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  rebalanceTimeoutMs: number;
+}): string[] {
+  const problems: string[] = [];
+  if (s.heartbeatIntervalMs * 3 > s.sessionTimeoutMs)
+    problems.push(
+      `ATT_SCORE_HEARTBEAT_MS: got ${s.heartbeatIntervalMs}, more than a third of ATT_SCORE_SESSION_TIMEOUT_MS (${s.sessionTimeoutMs}): one late heartbeat would get a healthy replica expelled. Expected: at most ${Math.floor(s.sessionTimeoutMs / 3)}. Fix: lower ATT_SCORE_HEARTBEAT_MS or raise ATT_SCORE_SESSION_TIMEOUT_MS.`,
+    );
+  if (s.rebalanceTimeoutMs < s.sessionTimeoutMs)
+    problems.push(
+      `ATT_SCORE_REBALANCE_TIMEOUT_MS: got ${s.rebalanceTimeoutMs}, less than ATT_SCORE_SESSION_TIMEOUT_MS (${s.sessionTimeoutMs}). Expected: at least ${s.sessionTimeoutMs}. Fix: raise ATT_SCORE_REBALANCE_TIMEOUT_MS or lower ATT_SCORE_SESSION_TIMEOUT_MS.`,
+    );
+  return problems;
+}
