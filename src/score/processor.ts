@@ -4,9 +4,10 @@ import { serializeFinding, type Finding } from "../contracts/finding.js";
 import { parseTokenTransferTx, type TokenTransferTx } from "../contracts/token-transfer-tx.js";
 import { errorCode } from "../kernel/errors.js";
 import { scrubSecrets } from "../kernel/logger.js";
-import { buildInvalidFinding, buildScoredFinding, possibleFindingKeys } from "../sink/findings.js";
+import { buildInvalidFinding, possibleFindingKeys } from "../sink/findings.js";
 import { fitsBudget, recordLimits, type RecordLimits } from "../sink/limits.js";
 import { allFindingTopics, routeFinding, type RoutedMessage, type RoutingConfig } from "../sink/router.js";
+import { plainFinding, serializeScoredFinding } from "../sink/serialize.js";
 import { shrinkToFit } from "../sink/shrink.js";
 import type { FeaturePort, ModelPort } from "./ports.js";
 
@@ -263,6 +264,7 @@ export function createBatchProcessor(deps: {
       const tx = live[i]!;
       const o = outcomes[i]!;
       let finding: Finding;
+      let value: string;
       let kind: "normal" | "anomalous" | "invalid";
       if (!o.ok) {
         finding = buildInvalidFinding(
@@ -276,6 +278,7 @@ export function createBatchProcessor(deps: {
           },
           modelInfo,
         );
+        value = serializeFinding(finding);
         kind = "invalid";
       } else {
         const score = scores[scoreRow++]!;
@@ -289,7 +292,9 @@ export function createBatchProcessor(deps: {
         }
         const explanations =
           anomalous || config.explainNormal ? model.explain(o.values, config.explainTopK) : [];
-        finding = buildScoredFinding(
+        // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
+        // serializeFinding(buildScoredFinding(…)) without the object graph in between.
+        const serialized = serializeScoredFinding(
           {
             tx,
             features: o.named,
@@ -303,12 +308,13 @@ export function createBatchProcessor(deps: {
           },
           modelInfo,
         );
+        finding = serialized;
+        value = serialized.value;
         kind = anomalous ? "anomalous" : "normal";
       }
-      let value = serializeFinding(finding);
       const budget = findingBudget(finding.uniqueKey, finding.alertId);
       if (!fitsBudget(value, budget)) {
-        const shrunk = shrinkToFit(finding, budget);
+        const shrunk = shrinkToFit(plainFinding(finding), budget);
         if (!shrunk) {
           liveOut[i] = deadLetter(liveFrom[i]!, {
             code: "ATT_FINDING_TOO_LARGE",

@@ -52,7 +52,7 @@ const SCALE = 10 ** FLOAT_DIGITS;
  * ~50 times per finding, so it avoids toFixed (the profile's hottest line in the score stage)
  * where the scaled value is exactly representable.
  */
-function fmt(n: number): string {
+export function fmt(n: number): string {
   if (Number.isInteger(n)) return String(n);
   if (Math.abs(n) < 1e9) return String(Math.round(n * SCALE) / SCALE);
   return String(Number(n.toFixed(FLOAT_DIGITS)));
