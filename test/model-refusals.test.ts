@@ -102,7 +102,7 @@ describe("a model folder the worker does not fully understand is refused", () =>
   it("refuses an unknown card format", async () => {
     const dir = copyModel(defaultModelDir());
     editCard(dir, (c) => {
-      c.format = "att-model/2";
+      c.format = "att-model/3";
     });
     expect((await refusal(dir)).code).toBe("ATT_MODEL_UNSUPPORTED_FORMAT");
   });

@@ -1,10 +1,13 @@
 import { z } from "zod";
+import { CARD_FORMAT_V2, parseCardV2, type CardV2 } from "./card-v2.js";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
- * model.json, the model card (format "att-model/1", written by model-tools/att_model/card.py).
- * The loader reads the fields below and keeps the rest (source, libraries, histograms…) as
- * they are; docs/model.md describes every field.
+ * model.json, the model card: "att-model/1" (an IsolationForest with forest.json, written by
+ * model-tools/att_model/card.py) or "att-model/2" (any estimator kind of issue 15, with
+ * `estimator`, `score`, `parity` and `explain`; card-v2.ts). The loader reads the fields below
+ * and keeps the rest (source, libraries, histograms…) as they are; docs/model.md describes every
+ * field.
  */
 export const CARD_FORMAT = "att-model/1";
 export const SCORE_TRANSFORM = "abs_score_samples";
@@ -52,7 +55,9 @@ const cardSchema = z.looseObject({
   }),
 });
 
-export type ModelCard = z.infer<typeof cardSchema>;
+export type CardV1 = z.infer<typeof cardSchema>;
+/** Either card format; `format` tells them apart. */
+export type ModelCard = CardV1 | CardV2;
 
 /**
  * Checks a parsed model.json. The three refusals operators meet most get their own codes and
@@ -64,12 +69,16 @@ export function parseCard(raw: unknown, path: string): ModelCard {
     throw modelError(MODEL_ERROR_CODES.invalidCard, `Model card ${path} is not a JSON object.`);
   }
   const doc = raw as Record<string, unknown>;
+  if (doc.format === CARD_FORMAT_V2) {
+    checkFeatureList(doc.features, path);
+    return parseCardV2(raw, path);
+  }
   if (doc.format !== CARD_FORMAT) {
     throw modelError(MODEL_ERROR_CODES.unsupportedFormat, `Model card ${path} has an unsupported format.`, {
       details: [
         `Got: ${JSON.stringify(doc.format)}`,
-        `Expected: "${CARD_FORMAT}"`,
-        "Fix: re-export the model with this version's model-tools.",
+        `Expected: "${CARD_FORMAT}" or "${CARD_FORMAT_V2}"`,
+        "Fix: re-export the model with this version's model-tools (`att model import`).",
       ],
     });
   }
@@ -110,7 +119,7 @@ export function parseCard(raw: unknown, path: string): ModelCard {
   return card;
 }
 
-function checkFeatureList(features: unknown, path: string): void {
+export function checkFeatureList(features: unknown, path: string): void {
   if (
     !Array.isArray(features) ||
     features.length === 0 ||

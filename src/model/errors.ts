@@ -22,6 +22,8 @@ export const MODEL_ERROR_CODES = {
   unsupportedOnnx: "ATT_MODEL_UNSUPPORTED_ONNX",
   /** forest.json is malformed or disagrees with the card or the ONNX graph. */
   invalidForest: "ATT_MODEL_INVALID_FOREST",
+  /** explain.json is malformed, disagrees with the card, or scores probe rows unlike model.onnx. */
+  invalidExplain: "ATT_MODEL_INVALID_EXPLAIN",
   /** onnxruntime refused to create a session or failed a run. */
   runtime: "ATT_MODEL_RUNTIME",
   /** A row that cannot be scored (NaN/Infinity, wrong width). */

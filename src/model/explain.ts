@@ -1,10 +1,12 @@
 /**
- * One feature's share in a row's anomaly score, for findings and `att model score --explain`.
+ * One feature's share in a row's score, for findings and `att model score --explain`.
  *
- * `contribution` is in expected-path-length units with the sign flipped, so that positive
- * means "made the transaction look more anomalous": an IsolationForest isolates anomalies in
- * fewer splits, and a shorter path is a higher score. Over all features, contributions sum to
- * baseValue - E[h(x)].
+ * Positive `contribution` always means "pushed the row towards the positive side" (ANOMALOUS,
+ * or the card's positive label). For an IsolationForest it is in expected-path-length units
+ * with the sign flipped (anomalies are isolated in fewer splits, and a shorter path is a higher
+ * score; contributions sum to baseValue - E[h(x)]); for other models it is the explained
+ * quantity itself (the margin of boosted and linear models, the probability of averaged
+ * forests; contributions sum to f(x) - baseValue).
  */
 export interface Attribution {
   feature: string;
@@ -23,12 +25,14 @@ export function topAttributions(
   row: Float32Array,
   features: readonly string[],
   k: number,
+  /** -1 when a negative φ raises the score (the IsolationForest's path length), else 1. */
+  sign: 1 | -1 = -1,
 ): Attribution[] {
   const order: number[] = [];
   for (let j = 0; j < phi.length; j++) if (phi[j] !== 0) order.push(j);
   order.sort((a, b) => Math.abs(phi[b]!) - Math.abs(phi[a]!) || a - b);
   return order.slice(0, Math.max(0, k)).map((j) => {
-    const contribution = -phi[j]!;
+    const contribution = sign * phi[j]!;
     return {
       feature: features[j]!,
       value: row[j]!,

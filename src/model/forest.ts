@@ -230,3 +230,30 @@ export function expectedPathLength(f: Forest, row: Float32Array): number {
 export function scoreFromPathLength(f: Forest, pathLength: number): number {
   return Math.pow(2, -pathLength / f.cMaxSamples);
 }
+
+/**
+ * Probe rows that exercise many splits: the all-zero row, and rows whose every feature sits at
+ * one of the thresholds the forest splits it on (both sides of a split get visited across rows).
+ */
+export function probeRows(
+  forest: Pick<Forest, "nFeatures" | "feature" | "threshold">,
+  count = 16,
+): Float32Array[] {
+  const byFeature: number[][] = Array.from({ length: forest.nFeatures }, () => []);
+  for (let i = 0; i < forest.feature.length; i++) {
+    const f = forest.feature[i]!;
+    if (f >= 0) byFeature[f]!.push(forest.threshold[i]!);
+  }
+  const rows = [new Float32Array(forest.nFeatures)];
+  for (let k = 0; k < count; k++) {
+    const row = new Float32Array(forest.nFeatures);
+    byFeature.forEach((ts, j) => {
+      if (ts.length === 0) return;
+      const t = ts[(k * 7 + j * 13) % ts.length]!;
+      // alternately exactly at the threshold (goes left) and just above it (goes right)
+      row[j] = k % 2 === 0 ? t : t + Math.max(Math.abs(t) * 1e-6, 1e-6);
+    });
+    rows.push(row);
+  }
+  return rows;
+}

@@ -4,7 +4,9 @@ import { ModelError } from "../kernel/errors.js";
 import { parseCard, type ModelCard } from "./card.js";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 import { readModelFile, readVerifiedFiles } from "./files.js";
-import { expectedPathLength, parseForest, scoreFromPathLength, type Forest } from "./forest.js";
+import { expectedPathLength, parseForest, probeRows, scoreFromPathLength, type Forest } from "./forest.js";
+import { CARD_FORMAT_V2 } from "./card-v2.js";
+import { kindMismatch, loadEstimatorModel } from "./load-v2.js";
 import { createModel, type Model } from "./model.js";
 import {
   checkOnnxGraph,
@@ -43,10 +45,11 @@ export async function readCard(dir: string): Promise<ModelCard> {
 }
 
 /**
- * Loads a model folder (model.json + model.onnx + forest.json) and refuses anything it does not
- * fully understand, with a ModelError whose code says why: card format, score transform,
- * feature list, file hashes, ONNX opsets/inputs/outputs, forest structure, and finally that
- * model.onnx and forest.json score probe rows alike.
+ * Loads a model folder and refuses anything it does not fully understand, with a ModelError
+ * whose code says why: card format, score transform, feature list, file hashes, ONNX
+ * opsets/inputs/outputs, forest.json / explain.json structure, and finally that model.onnx and
+ * forest.json (or explain.json) score probe rows alike. att-model/1 and att-model/2
+ * IsolationForests take the compact forest path; every other att-model/2 kind load-v2.ts.
  *
  * @example
  *   const model = await loadModel(resolveModelDir("models/registry"), { session: { intraOpThreads: 1 } });
@@ -57,6 +60,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const card = await readCard(dir);
   const files = await readVerifiedFiles(dir, card);
   if (options.requireKnownFeatures ?? true) checkFeatureVocabulary(card, dir);
+  if (card.format === CARD_FORMAT_V2 && card.estimator.kind !== "isolation_forest")
+    return loadEstimatorModel(dir, card, files, options);
+  if (card.format === CARD_FORMAT_V2 && card.score.kind !== "anomaly_score")
+    throw kindMismatch(dir, card, "anomaly_score");
 
   const forestPath = join(dir, "forest.json");
   let forestDoc: unknown;
@@ -85,6 +92,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     threshold: options.threshold ?? card.threshold,
     explainTopK: options.explainTopK ?? 5,
     maxBatchSize: options.maxBatchSize ?? 512,
+    ...(card.format === CARD_FORMAT_V2 ? { labels: card.score.labels } : {}),
   });
   try {
     await checkOnnxMatchesForest(model, forest, dir);
@@ -132,30 +140,6 @@ function checkForestAgainstCard(forest: Forest, card: ModelCard, path: string): 
         : MODEL_ERROR_CODES.invalidForest;
     throw modelError(code, `Forest file ${path} disagrees with its model card.`, { details: problems });
   }
-}
-
-/**
- * Probe rows that exercise many splits: the all-zero row, and rows whose every feature sits at
- * one of the thresholds the forest splits it on (both sides of a split get visited across rows).
- */
-export function probeRows(forest: Forest, count = 16): Float32Array[] {
-  const byFeature: number[][] = Array.from({ length: forest.nFeatures }, () => []);
-  for (let i = 0; i < forest.feature.length; i++) {
-    const f = forest.feature[i]!;
-    if (f >= 0) byFeature[f]!.push(forest.threshold[i]!);
-  }
-  const rows = [new Float32Array(forest.nFeatures)];
-  for (let k = 0; k < count; k++) {
-    const row = new Float32Array(forest.nFeatures);
-    byFeature.forEach((ts, j) => {
-      if (ts.length === 0) return;
-      const t = ts[(k * 7 + j * 13) % ts.length]!;
-      // alternately exactly at the threshold (goes left) and just above it (goes right)
-      row[j] = k % 2 === 0 ? t : t + Math.max(Math.abs(t) * 1e-6, 1e-6);
-    });
-    rows.push(row);
-  }
-  return rows;
 }
 
 /** model.onnx and forest.json must be the same forest: both hashes can match a card built wrongly. */

@@ -54,7 +54,7 @@ function formatShape(shape: (number | string | null)[]): string {
 /**
  * Checks the graph against the card and this worker: opsets (the card's and the file's must be
  * the same, and supported), one float32 input [N, n_features] named as the card says, and a
- * float32 `score` output [N, 1] plus every output the card lists.
+ * float32 `score` output [N, 1] (att-model/2: or [N]) plus every output the card lists.
  */
 export function checkOnnxGraph(g: OnnxModelSummary, card: ModelCard, path: string): void {
   const fileOpsets = JSON.stringify(Object.entries(g.opsets).sort());
@@ -104,10 +104,14 @@ export function checkOnnxGraph(g: OnnxModelSummary, card: ModelCard, path: strin
   const missing = [SCORE_OUTPUT, ...card.onnx.outputs].filter((o) => !outputs.has(o));
   if (missing.length)
     unsupported(path, `missing output ${missing.join(", ")}`, [`Outputs: ${[...outputs.keys()].join(", ")}`]);
+  // att-model/2 graphs may give the score as [N] too (docs/model-formats.md).
+  const vector = card.format !== "att-model/1";
   for (const name of [SCORE_OUTPUT, PATH_LENGTH_OUTPUT]) {
     const o = outputs.get(name);
-    if (o && (o.elemType !== ONNX_FLOAT || o.shape.length !== 2 || o.shape[1] !== 1)) {
-      unsupported(path, `output "${name}" must be float32 [N, 1]`, [
+    const column = o !== undefined && o.shape.length === 2 && o.shape[1] === 1;
+    const flat = vector && o !== undefined && o.shape.length === 1;
+    if (o && (o.elemType !== ONNX_FLOAT || !(column || flat))) {
+      unsupported(path, `output "${name}" must be float32 [N, 1]${vector ? " or [N]" : ""}`, [
         `Got: element type ${o.elemType}, shape ${formatShape(o.shape)}`,
       ]);
     }

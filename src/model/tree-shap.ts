@@ -1,8 +1,28 @@
 import type { Forest } from "./forest.js";
 
 /**
- * Exact path-dependent TreeSHAP (Lundberg et al. 2018/2020) of the expected path length
- * E[h(x)] = mean over trees of the leaf weight, computed leaf by leaf.
+ * The trees TreeSHAP reads: an IsolationForest's forest.json (leaf weights depth + c(n), averaged)
+ * or explain.json's trees (att-explain/1: any leaf values, averaged or summed). A tree's output
+ * is value / divisor; divisor defaults to nTrees (the mean).
+ */
+export type ShapTrees = Pick<
+  Forest,
+  | "nTrees"
+  | "nFeatures"
+  | "roots"
+  | "left"
+  | "right"
+  | "feature"
+  | "threshold"
+  | "cover"
+  | "value"
+  | "baseValue"
+> & { divisor?: number };
+
+/**
+ * Exact path-dependent TreeSHAP (Lundberg et al. 2018/2020) of a tree ensemble's output
+ * Σ_t value(leaf_t(x)) / divisor — the IsolationForest's expected path length E[h(x)], a forest's
+ * averaged probability, a boosted model's raw margin — computed leaf by leaf.
  *
  * Path-dependent TreeSHAP explains the game v(S) = E[f(x) | x_S] where a split on a feature
  * outside S follows both children weighted by training cover (Algorithm 1). Grouped by leaf,
@@ -19,8 +39,9 @@ import type { Forest } from "./forest.js";
  * per-leaf feature lists, z_j, the intervals and w — is precomputed at load time, so a row costs
  * sum over leaves of O(d + |A|^2) without recursion or path copies.
  *
- * Attributions are in path-length units and sum to E[h(x)] - baseValue. A negative attribution
- * shortens the path, which raises the anomaly score.
+ * Attributions are in the output's units and sum to output(x) - baseValue (for an
+ * IsolationForest: path-length units; a negative attribution shortens the path, which raises
+ * the anomaly score).
  */
 export interface TreeExplainer {
   /** E[h] over the training cover (mean over trees of the root's cover-weighted value). */
@@ -43,7 +64,8 @@ interface LeafPaths {
 }
 
 /** Every leaf's distinct path features with their cover fraction and the x-interval that leads there. */
-function collectLeafPaths(f: Forest): LeafPaths {
+function collectLeafPaths(f: ShapTrees): LeafPaths {
+  const divisor = f.divisor ?? f.nTrees;
   const start = [0];
   const value: number[] = [];
   const feature: number[] = [];
@@ -60,7 +82,7 @@ function collectLeafPaths(f: Forest): LeafPaths {
   const walk = (node: number): void => {
     const l = f.left[node]!;
     if (l === -1) {
-      value.push(f.value[node]! / f.nTrees);
+      value.push(f.value[node]! / divisor);
       feature.push(...pf);
       z.push(...pz);
       lo.push(...plo);
@@ -120,7 +142,7 @@ function shapleyWeights(maxD: number): Float64Array {
   return w;
 }
 
-export function createTreeExplainer(forest: Forest): TreeExplainer {
+export function createTreeExplainer(forest: ShapTrees): TreeExplainer {
   const p = collectLeafPaths(forest);
   const stride = p.maxLen + 1;
   const W = shapleyWeights(p.maxLen);
