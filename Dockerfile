@@ -22,14 +22,16 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # ---- build: dev dependencies, TypeScript -> dist/ --------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# onnxruntime-node's install script would download CUDA libraries: .npmrc carries
-# onnxruntime-node-install=skip, and the variable says it again for npm versions that stop
-# passing unknown .npmrc keys to scripts (npm 11 warns that it will).
+# onnxruntime-node's install script would download CUDA libraries from NuGet: package.json's
+# allowScripts denies it to npm 11, and ONNXRUNTIME_NODE_INSTALL=skip ends it under any npm
+# (.npmrc has only fund/audit: npm 11 warns about every key it does not know).
 COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# tsc alone: npm run build also regenerates schemas/ (scripts/gen-schemas.ts), which the image
+# does not carry.
+RUN npx tsc -p tsconfig.build.json
 
 # ---- runtime: production dependencies, compiled code, bundled models -------------------------
 FROM ${NODE_IMAGE} AS runtime

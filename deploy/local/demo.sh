@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-[ -d node_modules/kafkajs ] || npm ci --no-audit --no-fund
+# onnxruntime-node's install script would fetch CUDA libraries from NuGet: package.json's
+# allowScripts denies it to npm 11, and ONNXRUNTIME_NODE_INSTALL=skip ends it under any npm.
+[ -d node_modules/kafkajs ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 deploy/local/stack.sh start
 npm run --silent build
 exec node dist/cli.js demo "$@"

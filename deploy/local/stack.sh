@@ -359,9 +359,13 @@ cmd_install() {
   t0="$(now_ms)"
   if [ ! -d "$REPO/node_modules/kafkajs" ]; then
     log "npm ci"
-    (cd "$REPO" && npm ci --no-audit --no-fund)
+    # onnxruntime-node's install script would fetch CUDA libraries from NuGet: package.json's
+    # allowScripts denies it to npm 11, and ONNXRUNTIME_NODE_INSTALL=skip ends it under any npm.
+    (cd "$REPO" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
   fi
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  # Sentinel, for deploy/local/redis-ha.sh (primary + replica + 3 sentinels); same Redis version.
+  command -v redis-sentinel >/dev/null 2>&1 || apt_install redis-sentinel
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || install_prometheus
   fetch_jars

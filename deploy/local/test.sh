@@ -17,7 +17,9 @@ step() {
 }
 
 step "dependencies"
-[ -d node_modules/kafkajs ] || npm ci
+# onnxruntime-node's install script would fetch CUDA libraries from NuGet: package.json's
+# allowScripts denies it to npm 11, and ONNXRUNTIME_NODE_INSTALL=skip ends it under any npm.
+[ -d node_modules/kafkajs ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci
 deploy/local/stack.sh install
 deploy/local/stack.sh install-browser
 model-tools/setup.sh
