@@ -213,7 +213,8 @@ describe("published schemas (schemas/*.schema.json)", () => {
     const input = await readTopic(topics.transfers, txs.length + poison.length);
     const wellFormed = input.filter((r) => r.value !== null && !poison.some((p) => p.key === r.key));
     expect(wellFormed).toHaveLength(txs.length);
-    for (const r of wellFormed) expect(v.get("token-transfer-tx.v1.schema.json")!(JSON.parse(r.value!))).toBe(true);
+    for (const r of wellFormed)
+      expect(v.get("token-transfer-tx.v1.schema.json")!(JSON.parse(r.value!))).toBe(true);
     for (const p of poison.filter((x) => x.value?.startsWith("{")))
       expect(v.get("token-transfer-tx.v1.schema.json")!(JSON.parse(p.value!))).toBe(false);
 
@@ -224,6 +225,15 @@ describe("published schemas (schemas/*.schema.json)", () => {
       const ok = validateFinding(JSON.parse(f.value!));
       expect(ok, JSON.stringify(validateFinding.errors)).toBe(true);
     }
+    // the finding contract too accepts exactly what zod accepts, around a real finding
+    const rand = rng(1219);
+    const disagreements: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const mutated = mutate(JSON.parse(findings[i % findings.length]!.value!), rand);
+      if (validateFinding(mutated) !== findingSchema.safeParse(mutated).success && disagreements.length < 3)
+        disagreements.push(JSON.stringify(mutated));
+    }
+    expect(disagreements).toEqual([]);
     const dlq = await readTopic(topics.dlq, poison.length);
     expect(dlq.map((r) => r.key).sort()).toEqual(["k1", "k2", "k3"]);
     const validateDlq = v.get("dlq-record.v1.schema.json")!;
