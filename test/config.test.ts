@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Writable } from "node:stream";
 import { describeConfig, loadConfig, secretValues, sections } from "../src/kernel/config/index.js";
+import { redisTarget } from "../src/kernel/config/redis.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { ConfigError } from "../src/kernel/errors.js";
 import { runAtt } from "./helpers/processes.js";
@@ -53,6 +54,46 @@ describe("configuration", () => {
     expect(out).not.toContain("ABCDEF123456");
     expect(out).not.toContain("zzz");
     expect(out).toContain("apikey=***");
+  });
+
+  it("reads a Redis Sentinel URL, and names what is wrong with a bad Redis URL without its password", () => {
+    const c = loadConfig({
+      ATT_REDIS_URL: "redis+sentinel://:p%40ss@10.0.0.1:26379,10.0.0.2,[::1]:26380/att-redis/2",
+    });
+    expect(redisTarget(c.redis.url)).toEqual({
+      kind: "sentinel",
+      sentinels: [
+        { host: "10.0.0.1", port: 26379 },
+        { host: "10.0.0.2", port: 26379 },
+        { host: "::1", port: 26380 },
+      ],
+      name: "att-redis",
+      db: 2,
+      password: "p@ss",
+    });
+    expect(redisTarget(loadConfig({}).redis.url)).toEqual({ kind: "server", url: "redis://127.0.0.1:6379" });
+    const problem = (url: string) => {
+      try {
+        loadConfig({ ATT_REDIS_URL: url });
+        return "";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    for (const bad of [
+      "redis+sentinel://:hunter2-redis@h1:26379/", // no master name
+      "redis+sentinel://:hunter2-redis@h1:99999/att-redis", // port out of range
+      "redis+sentinel://:hunter2-redis@h1:26379/att-redis/16", // db out of range
+      "redis+cluster://:hunter2-redis@h1:7000", // Cluster is not supported
+      "http://:hunter2-redis@h1:6379",
+    ]) {
+      const msg = problem(bad);
+      expect(msg, bad).toContain("ATT_REDIS_URL: got");
+      expect(msg, bad).toContain("redis+sentinel://[:password@]host[:port][,host[:port]…]/<master name>");
+      expect(msg, bad).toContain("Fix: set ATT_REDIS_URL");
+      expect(msg, bad).toContain(":***@h1");
+      expect(msg, bad).not.toContain("hunter2-redis");
+    }
   });
 
   it("stops the CLI with the clear message and a non-zero exit code", async () => {

@@ -1,25 +1,57 @@
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
+import { redisTarget } from "./config/redis.js";
 import type { Logger } from "./logger.js";
 
 /**
- * An ioredis client. `blocking: true` gives the settings BullMQ workers need
- * (`maxRetriesPerRequest: null`): their blocking commands must wait, not fail.
+ * Writes refused by a server that is (now) a replica: a failover demoted the primary this
+ * connection still talks to. Reconnecting (through Sentinel: to the new primary) and sending the
+ * command again is safe, a refused write did nothing.
+ */
+const READONLY = /^READONLY\b/;
+
+/**
+ * The one ioredis client factory: every Redis connection of the project is made here or is a
+ * `duplicate()` of one made here (BullMQ queues, workers and event streams get duplicates), so
+ * they all share these settings. `url` is ATT_REDIS_URL: `redis://`, `rediss://`, or
+ * `redis+sentinel://h1:26379,h2:26379/<master name>[/<db>]`, with which ioredis asks the
+ * sentinels for the primary on every (re)connect and listens for their `+switch-master`
+ * (`failoverDetector`), so that a failover moves every connection to the new primary.
+ * `blocking: true` gives the settings BullMQ workers need (`maxRetriesPerRequest: null`): their
+ * blocking commands must wait, not fail.
  */
 export function createRedis(
   url: string,
   opts: { logger?: Logger; blocking?: boolean; name?: string } = {},
 ): Redis {
-  const client = new Redis(url, {
+  const common: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: opts.name,
-  });
+    reconnectOnError: (err) => (READONLY.test(err.message) ? 2 : false),
+  };
+  const target = redisTarget(url);
+  const client =
+    target.kind === "server"
+      ? new Redis(target.url, common)
+      : new Redis({
+          ...common,
+          sentinels: target.sentinels,
+          name: target.name,
+          db: target.db,
+          ...(target.username ? { username: target.username } : {}),
+          ...(target.password ? { password: target.password } : {}),
+          failoverDetector: true,
+        });
   watchConnection(client, opts.logger, opts.name);
   return client;
 }
 
-/** Connection errors of an ioredis client that mean "Redis is not there" (they repeat on every reconnect attempt). */
+/**
+ * Connection errors of an ioredis client that mean "Redis is not there" (they repeat on every
+ * reconnect attempt), including "no sentinel answers" and a write to a demoted primary (READONLY)
+ * during a failover.
+ */
 export function isConnectionError(err: Error): boolean {
   const code = (err as { code?: string }).code;
   return (
@@ -29,7 +61,9 @@ export function isConnectionError(err: Error): boolean {
     code === "EPIPE" ||
     code === "ENOTFOUND" ||
     code === "EAI_AGAIN" ||
-    /Connection is closed|connect ETIMEDOUT|Socket closed unexpectedly/.test(err.message)
+    /Connection is closed|connect ETIMEDOUT|Socket closed unexpectedly|All sentinels are unreachable|^READONLY\b/.test(
+      err.message,
+    )
   );
 }
 
@@ -58,6 +92,8 @@ export function watchConnection(client: Redis, logger: Logger | undefined, name?
     logger?.info({
       msg: "Redis connection restored",
       connection: name,
+      // Through Sentinel this is the primary it found, the new one after a failover.
+      server: `${client.stream?.remoteAddress}:${client.stream?.remotePort}`,
       down_sec: (Date.now() - lostAt) / 1000,
       failed_attempts: attempts,
     });

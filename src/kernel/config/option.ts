@@ -169,7 +169,9 @@ export function optional<T>(o: Option<T>): Option<T | undefined> {
 }
 
 function describe(raw: string): string {
-  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+  // A URL's password never reaches an error message: `redis://:***@host`.
+  const shown = raw.replace(/(:\/\/[^\s/:@]*:)[^\s/@]+@/g, "$1***@");
+  return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
 }
 
 /**

@@ -1,0 +1,190 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import { parseFinding } from "../../src/contracts/finding.js";
+import { createRedis } from "../../src/kernel/redis.js";
+import { Registry } from "../../src/kernel/metrics.js";
+import { startStandin } from "../fixtures/api-standin/server.js";
+import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
+import { consoleConsume } from "../helpers/kafka-cli.js";
+import { metricValue } from "../helpers/metrics.js";
+import { uniqueName } from "../helpers/names.js";
+import { startRedisHa } from "../helpers/redis-ha.js";
+import { KAFKA_BROKERS } from "../helpers/services.js";
+import { syntheticTxs, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
+import { reportFault, startScoreStage, tallyFindings, waitCommittedToEnd } from "./harness.js";
+
+/**
+ * Redis that fails over: a primary, a replica and three sentinels (quorum 2), the score stage
+ * (with its in-process enrichment workers: queues, cache, events stream all in Redis) pointed at
+ * them with ATT_REDIS_URL=redis+sentinel://…. Mid-stream the primary is SIGKILLed; Sentinel
+ * promotes the replica and every connection must follow it. The old primary comes back as a
+ * replica, and then a manual failover (SENTINEL FAILOVER: the primary demoted while alive, its
+ * clients cut off, writes refused with READONLY) happens in the middle of the stream too.
+ * Every transaction must get exactly one finding, none of them INVALID (an outage pauses,
+ * never becomes a verdict). Each sender is new, so every batch needs Redis. Counted with Kafka's
+ * own console consumer (read_committed).
+ */
+
+const N = 3000;
+const PER_TICK = 40;
+const TICK_MS = 200;
+
+const firstTx = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-5), 16);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("fault: a Redis failover through Sentinel loses and duplicates nothing", () => {
+  it("gives every transaction exactly one scored finding through a primary SIGKILL and a manual failover mid-stream", async () => {
+    const ha = await startRedisHa();
+    const api = await startStandin({
+      firstTx,
+      tokens: TEST_TOKENS.map((t) => ({
+        address: t.address,
+        name: t.name,
+        symbol: t.symbol,
+        decimals: t.decimals,
+      })),
+    });
+    onTestFinished(() => api.close());
+    const transfers = await createTestTopic("fault-sentinel-transfers", 3);
+    const findings = await createTestTopic("fault-sentinel-findings", 3);
+    const dlq = await createTestTopic("fault-sentinel-dlq", 1);
+    const group = uniqueName("fault-sentinel");
+    const env = {
+      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      ATT_REDIS_URL: ha.url,
+      ATT_REDIS_PREFIX: uniqueName("fault-sentinel"),
+      ATT_TOPIC_TRANSFERS: transfers,
+      ATT_TOPIC_FINDINGS: findings,
+      ATT_TOPIC_DLQ: dlq,
+      ATT_SCORE_GROUP_ID: group,
+      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+      ATT_METRICS_PORT: "0",
+      ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+      ATT_ETHPLORER_URL: api.url,
+      ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+      ATT_ETHERSCAN_URL: `${api.url}/api`,
+      ATT_ETHERSCAN_API_KEY: "fault-key",
+      ATT_ENRICH_TOKEN_RATE_MAX: "1000",
+      ATT_ENRICH_FIRST_TX_RATE_MAX: "1000",
+      ATT_ENRICH_CONCURRENCY: "32",
+    };
+    // Every transaction from its own sender: no batch can be served from the in-process cache.
+    const txs = syntheticTxs(N, { seed: 191, senders: 1_000_000 }).map((tx, i) => ({
+      ...tx,
+      from: `0x${(0xf1000000 + i).toString(16).padStart(40, "0")}`,
+    }));
+    const registry = new Registry();
+    const stage = await startScoreStage(env, { registry, level: "warn" });
+
+    // Committed offsets over time: when did scoring move again after each fault?
+    const admin = await connectedAdmin();
+    const progress: { at: number; committed: number }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const parts =
+          (await admin.fetchOffsets({ groupId: group, topics: [transfers] }))[0]?.partitions ?? [];
+        progress.push({
+          at: Date.now(),
+          committed: parts.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0),
+        });
+        await sleep(100);
+      }
+    })();
+    const movedAfter = (t: number) => {
+      const before = [...progress].reverse().find((p) => p.at <= t)?.committed ?? 0;
+      const next = progress.find((p) => p.at > t && p.committed > before);
+      return next ? (next.at - t) / 1000 : Number.NaN;
+    };
+
+    const producer = await connectedProducer();
+    const messages = toKafkaMessages(txs);
+    const third = Math.floor(messages.length / 3);
+    const stream = async (part: typeof messages) => {
+      for (let i = 0; i < part.length; i += PER_TICK) {
+        await producer.send({ topic: transfers, messages: part.slice(i, i + PER_TICK) });
+        await sleep(TICK_MS);
+      }
+    };
+    // A fault `delayMs` into a stream of `part`: the fault happens while batches are in flight.
+    const during = async (part: typeof messages, delayMs: number, fault: () => Promise<number>) => {
+      const [, at] = await Promise.all([stream(part), sleep(delayMs).then(fault)]);
+      return at;
+    };
+
+    // 1. A steady stream, caught up.
+    await stream(messages.slice(0, third));
+    await waitCommittedToEnd(transfers, group, 60_000);
+    // 2. The primary is SIGKILLed 2 s into the next third; Sentinel promotes the replica.
+    const first = await ha.primaryPort();
+    let promotedSec = Number.NaN;
+    const killedAt = await during(messages.slice(third, 2 * third), 2000, async () => {
+      await ha.killNode(first);
+      const at = Date.now();
+      await ha.waitPrimaryNot(first, 30_000);
+      promotedSec = (Date.now() - at) / 1000;
+      return at;
+    });
+    await waitCommittedToEnd(transfers, group, 120_000);
+    const second = await ha.primaryPort();
+    expect(second).not.toBe(first);
+    // 3. The old primary comes back (append-only file) as a replica of the new one.
+    await ha.start();
+    await ha.waitReplicaSynced(first, 30_000);
+    // 4. A manual failover 2 s into the last third: the primary is demoted while alive.
+    let switchedSec = Number.NaN;
+    const switchedAt = await during(messages.slice(2 * third), 2000, async () => {
+      const at = Date.now();
+      await ha.manualFailover();
+      await ha.waitPrimaryNot(second, 30_000);
+      switchedSec = (Date.now() - at) / 1000;
+      return at;
+    });
+    await waitCommittedToEnd(transfers, group, 120_000);
+    watching = false;
+    await watcher;
+    expect(await ha.primaryPort()).toBe(first);
+
+    const out = await consoleConsume({
+      topic: findings,
+      readCommitted: true,
+      timeoutMs: 20_000,
+      expected: N,
+    });
+    const t = tallyFindings(
+      out,
+      txs.map((x) => x.txHash),
+    );
+    const invalid = out.filter(
+      (r) => r.value && parseFinding(r.value).alertId === "INVALID-TOKEN-TRANSFERS-TX",
+    );
+    const dead = await consoleConsume({ topic: dlq, readCommitted: true, timeoutMs: 3000 });
+    expect(t.missing).toHaveLength(0);
+    expect(t.duplicates).toBe(0);
+    expect(invalid.map((r) => parseFinding(r.value!).metadata.invalid_reason)).toEqual([]);
+    expect(dead).toHaveLength(0);
+    expect(await metricValue(registry, "att_score_paused", { dependency: "redis" })).toBe(0);
+    expect(stage.isReady()).toBe(true);
+
+    // The caches the workers wrote are on the primary the sentinels name now, through the same URL.
+    const check = createRedis(ha.url, { name: "att-test-check" });
+    onTestFinished(() => check.disconnect());
+    const role = (await check.call("ROLE")) as unknown[];
+    expect(role[0]).toBe("master");
+    expect(await check.exists(`${env.ATT_REDIS_PREFIX}:enrich-cache:firsttx:1:${txs[0]!.from}`)).toBe(1);
+
+    const pauses = await metricValue(registry, "att_score_pauses_total", { dependency: "redis" });
+    const afterKill = movedAfter(killedAt);
+    const afterSwitch = movedAfter(switchedAt);
+    reportFault({
+      case: "Redis Sentinel failover: primary SIGKILL mid-stream, then a manual failover mid-stream",
+      n: N,
+      findings: t.findings,
+      duplicates: t.duplicates,
+      missing: t.missing.length,
+      dlq: dead.length,
+      recoverySec: afterKill,
+      countedBy: "kafka-console-consumer",
+      note: `0 INVALID; replica promoted ${promotedSec.toFixed(1)} s after the kill, commits resumed ${afterKill.toFixed(1)} s after it; manual failover done in ${switchedSec.toFixed(1)} s, commits resumed ${afterSwitch.toFixed(1)} s after it; ${pauses ?? 0} Redis pause(s)`,
+    });
+  }, 240_000);
+});
