@@ -1,7 +1,9 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parseFinding } from "../../src/contracts/finding.js";
-import { createRedis } from "../../src/kernel/redis.js";
+import { createLease } from "../../src/ingest/lease.js";
+import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
+import { createRedis } from "../../src/kernel/redis.js";
 import { startStandin } from "../fixtures/api-standin/server.js";
 import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
 import { consoleConsume } from "../helpers/kafka-cli.js";
@@ -187,4 +189,42 @@ describe("fault: a Redis failover through Sentinel loses and duplicates nothing"
       note: `0 INVALID; replica promoted ${promotedSec.toFixed(1)} s after the kill, commits resumed ${afterKill.toFixed(1)} s after it; manual failover done in ${switchedSec.toFixed(1)} s, commits resumed ${afterSwitch.toFixed(1)} s after it; ${pauses ?? 0} Redis pause(s)`,
     });
   }, 240_000);
+
+  it("keeps the ingest lease with its holder and the fencing counter through a failover: no takeover, the next holder's token is one higher", async () => {
+    const ha = await startRedisHa();
+    const logger = createLogger({ level: "error" });
+    const key = `${uniqueName("sentinel-lease")}:ingest:1:lease`;
+    const clients = [0, 1].map((i) => createRedis(ha.url, { name: `att-test-lease-${i}` }));
+    onTestFinished(() => clients.forEach((c) => c.disconnect()));
+    // ttl 8 s: renewed every 2.7 s, held by our clock for 6.4 s, longer than a failover (~2.5 s).
+    const ttlMs = 8000;
+    const [a, b] = clients.map((redis) => createLease({ redis, key, ttlMs, pollMs: 200, logger }));
+    const stop = new AbortController();
+    onTestFinished(() => stop.abort());
+    const held = await a!.acquire(stop.signal);
+    let standbyGot: number | undefined;
+    const standby = b!
+      .acquire(stop.signal)
+      .then((r) => (standbyGot = r.fencingToken))
+      .catch(() => undefined);
+    // The lease and the counter are on the replica before the primary dies (WAIT 1 replica).
+    expect(await clients[0]!.call("WAIT", "1", "5000")).toBe(1);
+
+    const first = await ha.primaryPort();
+    await ha.killNode(first);
+    await ha.waitPrimaryNot(first, 30_000);
+    // Two TTLs after the failover: the holder renewed on the new primary all along.
+    await sleep(2 * ttlMs);
+    expect(held.lost.aborted, "holder lost the lease").toBe(false);
+    expect(a!.held).toBe(true);
+    expect(standbyGot, "the standby took over").toBeUndefined();
+    expect(await clients[1]!.get(key)).toBe(a!.token);
+    expect(Number(await clients[1]!.get(`${key}:fence`))).toBe(held.fencingToken);
+
+    // A clean hand-over on the new primary: the standby's token is above the holder's.
+    await a!.release();
+    await standby;
+    expect(standbyGot).toBe(held.fencingToken + 1);
+    await b!.release();
+  }, 120_000);
 });
