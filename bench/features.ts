@@ -8,17 +8,29 @@
  *   cold        first pass: every token and sender queued through BullMQ to the API stand-in
  *               (in-process workers, rate limits lifted), which fills Redis for the warm runs
  *
+ * and, CPU only, the cost of the transaction-level features (src/features/transaction.ts):
+ *
+ *   att+tx      the ATT model's 45 features plus the 10 transaction-level ones
+ *   tx-only     the 10 transaction-level features alone (no metadata: the per-token pass is skipped)
+ *   before      with --before DIR: the ATT model's 45 features by the extractor of another checkout
+ *               (DIR/src/features/compute.ts), interleaved with this one's; the ratio says whether
+ *               this extractor got slower. Make DIR with e.g.
+ *               mkdir /tmp/att-before && git archive <commit> src | tar -x -C /tmp/att-before
+ *
  * Reproduce (needs Redis from deploy/local/stack.sh and ../shared/data):
- *   npx tsx bench/features.ts [--batch 500] [--rounds 3]
+ *   npx tsx bench/features.ts [--batch 500] [--rounds 3] [--before /tmp/att-before]
  * Prints a table and writes bench/results/features.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { createEnricher } from "../src/enrich/enricher.js";
 import { computeFeatures } from "../src/features/compute.js";
 import { contextFor } from "../src/features/context.js";
-import type { TokenMeta } from "../src/features/types.js";
+import { TX_FEATURES } from "../src/features/transaction.js";
+import type { FeatureSpec, TokenMeta } from "../src/features/types.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createLogger } from "../src/kernel/logger.js";
 import { Registry } from "../src/kernel/metrics.js";
@@ -27,13 +39,43 @@ import { ATT_SPEC, loadMainnetTransferTxs, MAINNET_TRANSFERS_CSV } from "../test
 import { REDIS_URL } from "../test/helpers/services.js";
 import { benchArgs } from "./lib/args.js";
 
-const args = benchArgs({ batch: "string", rounds: "string" });
+const args = benchArgs({ batch: "string", rounds: "string", before: "string" });
 const BATCH = args.num("batch", 500);
 const ROUNDS = args.num("rounds", 3);
 const CSV = MAINNET_TRANSFERS_CSV;
 const LIST = new URL("../test/fixtures/token-list-mainnet.json", import.meta.url);
 
 const SPEC = ATT_SPEC;
+const TX_NAMES = Object.keys(TX_FEATURES);
+const ATT_PLUS_TX: FeatureSpec = { ...ATT_SPEC, features: [...ATT_SPEC.features, ...TX_NAMES] };
+const TX_ONLY: FeatureSpec = { features: TX_NAMES, tokenMatch: "symbol", tokens: [] };
+type Compute = typeof computeFeatures;
+
+/**
+ * Interleaved CPU timings (tx/s, best sample each): every sample runs each function over all
+ * transactions `passes` times, in turn, so a busy neighbour slows all of them alike.
+ */
+function interleaved(
+  runs: Record<string, () => number>,
+  expected: number,
+  samples: number,
+  passes: number,
+): Record<string, number> {
+  const best: Record<string, number> = Object.fromEntries(Object.keys(runs).map((k) => [k, Infinity]));
+  for (let s = 0; s < samples; s++) {
+    for (const [label, run] of Object.entries(runs)) {
+      const t0 = performance.now();
+      for (let p = 0; p < passes; p++) {
+        const ok = run();
+        if (ok !== expected) throw new Error(`${label}: ${expected - ok} transactions without features`);
+      }
+      best[label] = Math.min(best[label]!, (performance.now() - t0) / passes);
+    }
+    process.stdout.write(`  transaction-level features: sample ${s + 1}/${samples}\r`);
+  }
+  process.stdout.write("\n");
+  return Object.fromEntries(Object.entries(best).map(([k, ms]) => [k, expected / (ms / 1000)]));
+}
 const loadTxs = () => loadMainnetTransferTxs(CSV);
 
 const batches = <T>(xs: T[], n: number) =>
@@ -81,6 +123,30 @@ async function main(): Promise<void> {
   // Measured first and again last (best of both): measured only first, on a colder JIT, the
   // baseline once came out below the warm paths that include it.
   const baselineFirst = await timeBest("baseline", baselineRun);
+
+  // The transaction-level features, and (--before) this extractor against another checkout's.
+  const before = args.str("before");
+  const beforeCompute = before
+    ? (
+        (await import(pathToFileURL(resolve(before, "src/features/compute.ts")).href)) as {
+          computeFeatures: Compute;
+        }
+      ).computeFeatures
+    : undefined;
+  const noMeta = { tokens: new Map<string, TokenMeta>(), firstTxTimestamp: null };
+  const cpu = interleaved(
+    {
+      att: baselineRun,
+      "att+tx": () => prepared.filter(({ tx, ctx }) => computeFeatures(tx, ctx, ATT_PLUS_TX).ok).length,
+      "tx-only": () => prepared.filter(({ tx }) => computeFeatures(tx, noMeta, TX_ONLY).ok).length,
+      ...(beforeCompute
+        ? { before: () => prepared.filter(({ tx, ctx }) => beforeCompute(tx, ctx, SPEC).ok).length }
+        : {}),
+    },
+    txs.length,
+    ROUNDS * 5,
+    5,
+  );
 
   // The enricher against Redis and the API stand-in.
   const api = await startStandin({
@@ -158,11 +224,26 @@ async function main(): Promise<void> {
     tx_per_s: Math.round(r.tx_per_s),
     vs_baseline: Number((r.tx_per_s / baseline).toFixed(3)),
   }));
+  // CPU only, interleaved in one loop: ratios against the ATT model's 45 features in that loop.
+  const cpuRows = [
+    { scenario: "att: the ATT model's 45 features", tx_per_s: cpu.att! },
+    { scenario: "att+tx: 45 + 10 transaction-level features", tx_per_s: cpu["att+tx"]! },
+    { scenario: "tx-only: 10 transaction-level features, no metadata", tx_per_s: cpu["tx-only"]! },
+    ...(cpu.before === undefined
+      ? []
+      : [{ scenario: `before: the 45 features by ${before}'s extractor`, tx_per_s: cpu.before }]),
+  ].map((r) => ({
+    ...r,
+    tx_per_s: Math.round(r.tx_per_s),
+    vs_att: Number((r.tx_per_s / cpu.att!).toFixed(3)),
+  }));
   console.log("");
   console.table(rows);
+  console.log("Transaction-level features (CPU only, interleaved samples, best of each):");
+  console.table(cpuRows);
   const out = {
     bench: "features",
-    command: `npx tsx bench/features.ts --batch ${BATCH} --rounds ${ROUNDS}`,
+    command: `npx tsx bench/features.ts --batch ${BATCH} --rounds ${ROUNDS}${before ? ` --before ${before}` : ""}`,
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "", node: process.version },
     data: {
@@ -172,6 +253,12 @@ async function main(): Promise<void> {
       api_calls_cold: calls,
     },
     results: rows,
+    transaction_level: {
+      samples: ROUNDS * 5,
+      passes_per_sample: 5,
+      ...(before ? { before } : {}),
+      results: cpuRows,
+    },
   };
   mkdirSync(new URL("results/", import.meta.url), { recursive: true });
   writeFileSync(new URL("results/features.json", import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
