@@ -127,3 +127,85 @@ export function profilesIn(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * The areas of the score stage's work (issue 18's breakdown), each a rule on a stack frame's file.
+ * A sample counts for the first frame from its leaf upwards that a rule claims, so a builtin
+ * (JSON.stringify, Buffer.write) counts for the code that called it. Order matters: decoders
+ * before the rest of kafkajs, the record encoders before the Kafka boundary.
+ */
+const AREAS: { area: string; test: RegExp }[] = [
+  {
+    area: "Kafka fetch + decode (kafkajs)",
+    test: /kafkajs\/src\/(protocol\/(decoder|.*\/decoder|requests\/fetch)|consumer)/,
+  },
+  {
+    area: "Kafka record encoding + CRC + compression",
+    test: /kafkajs\/src\/protocol\/(encoder|recordBatch|message\/compression|requests\/produce)|src\/kernel\/kafka\/(crc32c|record-batch|compression)|lz4-napi|mongodb-js\/zstd/,
+  },
+  { area: "Kafka client, other (kafkajs network, producer, protocol)", test: /kafkajs\// },
+  {
+    area: "findings: build + serialize (src/sink, contracts/finding)",
+    test: /src\/sink\/|src\/contracts\/(finding|dlq)/,
+  },
+  {
+    area: "input JSON parse + validation (zod)",
+    test: /src\/contracts\/token-transfer-tx|node_modules\/zod\//,
+  },
+  { area: "features", test: /src\/features\// },
+  {
+    area: "enrichment cache / Redis (ioredis)",
+    test: /src\/enrich\/|node_modules\/ioredis|node_modules\/redis-parser/,
+  },
+  { area: "model (onnxruntime, explanations)", test: /src\/model\/|onnxruntime/ },
+  { area: "metrics + logs", test: /prom-client|pino|src\/score\/metrics|src\/kernel\/(metrics|logger)/ },
+  { area: "Kafka boundary (src/kernel/kafka)", test: /src\/kernel\/kafka\// },
+  { area: "score stage (consumer, processor)", test: /src\/score\// },
+  { area: "node internals (sockets, streams, timers)", test: /^node:|internal\// },
+];
+
+export interface AreaTime {
+  area: string;
+  ms: number;
+  /** Share of the profile's busy (non-idle) time. */
+  share: number;
+}
+
+/** Busy time of a .cpuprofile by area of the score stage's work (AREAS; GC and V8 apart), largest first. */
+export function areaBreakdown(file: string): { busyMs: number; areas: AreaTime[] } {
+  const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const areaOfNode = new Map<number, string>();
+  const classify = (id: number): string => {
+    const known = areaOfNode.get(id);
+    if (known) return known;
+    const leaf = byId.get(id)!.callFrame.functionName;
+    let area =
+      leaf === "(garbage collector)" ? "garbage collection" : leaf === "(program)" ? "V8 (program)" : "";
+    for (let cur: number | undefined = id; !area && cur !== undefined; cur = parent.get(cur)) {
+      const url = shortUrl(byId.get(cur)!.callFrame.url);
+      if (url) area = AREAS.find((a) => a.test.test(url))?.area ?? "";
+    }
+    area ||= "other";
+    areaOfNode.set(id, area);
+    return area;
+  };
+  const areas = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const id = p.samples[i]!;
+    if (byId.get(id)!.callFrame.functionName === "(idle)") continue;
+    const us = p.timeDeltas[i] ?? 0;
+    busy += us;
+    const a = classify(id);
+    areas.set(a, (areas.get(a) ?? 0) + us);
+  }
+  return {
+    busyMs: busy / 1000,
+    areas: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, us]) => ({ area, ms: us / 1000, share: us / (busy || 1) })),
+  };
+}

@@ -40,10 +40,41 @@ export interface ScorerOptions {
   dist: boolean;
   /** Write a V8 CPU profile into this directory when the process exits. */
   cpuProfDir?: string;
+  /** Log every garbage collection with its bytes allocated (V8's --trace-gc-nvp) into the process's log. */
+  traceGc?: boolean;
   /** Serve the scorer's /metrics on 127.0.0.1:<port> (0 = no server). */
   metricsPort?: number;
   /** Extra variables (a tuning variant: ATT_SCORE_BATCH_MAX=…). */
   env?: Record<string, string>;
+  /** Run `att score` of another checkout (its path with a trailing /, e.g. a `git worktree` of an older commit). */
+  repo?: string;
+  /**
+   * Instead of att score, the bare kafkajs transactional pipe (bare-pipe.ts) writing records
+   * of `recordBytes`, with att score's batch and fetch settings.
+   */
+  bare?: {
+    recordBytes: number;
+    batchMax: number;
+    partitionsConcurrently: number;
+    maxBytesPerPartition: number;
+    maxBytes: number;
+  };
+}
+
+const BARE_PIPE = new URL("./bare-pipe.ts", import.meta.url).pathname;
+
+function barePipeEnv(t: ScorerTarget, b: NonNullable<ScorerOptions["bare"]>): Record<string, string> {
+  return {
+    BARE_BROKERS: KAFKA_BROKERS.join(","),
+    BARE_IN: t.transfers,
+    BARE_OUT: t.findings,
+    BARE_GROUP: t.group,
+    BARE_RECORD_BYTES: String(b.recordBytes),
+    BARE_BATCH_MAX: String(b.batchMax),
+    BARE_PARTITIONS_CONCURRENTLY: String(b.partitionsConcurrently),
+    BARE_MAX_BYTES_PER_PARTITION: String(b.maxBytesPerPartition),
+    BARE_MAX_BYTES: String(b.maxBytes),
+  };
 }
 
 export function spawnScorer(name: string, target: ScorerTarget, o: ScorerOptions): Child {
@@ -52,7 +83,17 @@ export function spawnScorer(name: string, target: ScorerTarget, o: ScorerOptions
     mkdirSync(o.cpuProfDir, { recursive: true });
     nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`);
   }
-  const cli = o.dist ? [`${REPO}dist/cli.js`] : ["--import", "tsx", `${REPO}src/cli.ts`];
+  if (o.traceGc) nodeArgs.push("--trace-gc-nvp");
+  if (o.bare)
+    return track(
+      spawnChild(name, process.execPath, [...nodeArgs, "--import", "tsx", BARE_PIPE], {
+        logDir: BENCH_LOG_DIR,
+        env: { ...o.env, ...barePipeEnv(target, o.bare) },
+        keepOutput: false,
+      }),
+    );
+  const repo = o.repo ?? REPO;
+  const cli = o.dist ? [`${repo}dist/cli.js`] : ["--import", "tsx", `${repo}src/cli.ts`];
   return track(
     spawnChild(name, process.execPath, [...nodeArgs, ...cli, "score"], {
       logDir: BENCH_LOG_DIR,
