@@ -32,10 +32,13 @@ export interface ToolResult {
   output: string;
 }
 
-/** Runs `promtool <args>` from deploy/prometheus/ (stdout and stderr together). */
+/** Runs `promtool <args>` from deploy/prometheus/ (stdout and stderr together; 127 if missing). */
 export function promtool(args: string[], cwd = PROMETHEUS_DIR): Promise<ToolResult> {
+  const bin = findBinary("promtool");
+  if (!bin.path) return Promise.resolve({ code: 127, output: bin.missing! });
+  const path = bin.path;
   return new Promise((resolve) => {
-    execFile("promtool", args, { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(path, args, { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
