@@ -8,7 +8,9 @@
 #   - Redis keeps a key across a SIGKILL and a start (append-only file in <state>/redis-data);
 #   - a stale pid file naming an unrelated live process is cleaned up, and that process is not touched;
 #   - a port held by a foreign process makes `start` fail with a message naming the env variable;
-#   - `stop` leaves no process behind (no pid alive, ports free), and a second `stop` is a no-op.
+#   - `stop` leaves no process behind (no pid alive, ports free), and a second `stop` is a no-op;
+#   - deploy/local/redis-ha.sh: primary + replica + 3 sentinels start once, a SIGKILLed primary is
+#     replaced by the replica and comes back as a replica, stop leaves nothing.
 # Exits non-zero on the first failure.
 #
 #   test/local-stack.sh
@@ -18,6 +20,11 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="$REPO/deploy/local/stack.sh"
+# deploy/local/redis-ha.sh (primary + replica + 3 sentinels) on ports of its own, same state dir.
+REDIS_HA="$REPO/deploy/local/redis-ha.sh"
+export ATT_REDIS_HA_NODE_PORTS="${ATT_TEST_REDIS_HA_NODE_PORTS:-19520,19521}"
+export ATT_REDIS_HA_SENTINEL_PORTS="${ATT_TEST_REDIS_HA_SENTINEL_PORTS:-19530,19531,19532}"
+export ATT_REDIS_HA_DOWN_AFTER_MS=1000 ATT_REDIS_HA_FAILOVER_TIMEOUT_MS=3000
 
 export ATT_KAFKA_PORT="${ATT_TEST_KAFKA_PORT:-19092}"
 export ATT_KAFKA_CONTROLLER_PORT="${ATT_TEST_KAFKA_CONTROLLER_PORT:-19093}"
@@ -54,6 +61,7 @@ cleanup() {
   local p
   for p in "${HELPERS[@]}"; do kill "$p" 2>/dev/null || true; done
   "$STACK" stop >/dev/null 2>&1 || true
+  "$REDIS_HA" stop >/dev/null 2>&1 || true
   if [ "$rc" != 0 ]; then
     echo "----- logs in $STATE/logs" >&2
     tail -n 30 "$STATE"/logs/*.log >&2 2>/dev/null || true
@@ -234,6 +242,29 @@ wait "$SQUATTER" 2>/dev/null || true
 "$STACK" start anvil >/dev/null
 A3="$(pid_of anvil)"
 check "anvil starts once the port is free again" alive "$A3"
+
+# ---------------------------------------------------------------- redis-ha.sh
+IFS=, read -r HA_N1 HA_N2 <<<"$ATT_REDIS_HA_NODE_PORTS"
+"$REDIS_HA" start >/dev/null
+ha_primary() { "$REDIS_HA" status | sed -n 's/^primary of .*: 127.0.0.1 \([0-9]*\).*/\1/p'; }
+check "redis-ha: status exits 0, two nodes and three sentinels running" bash -c \
+  '[ "$("$0" status | grep -c " running ")" = 5 ]' "$REDIS_HA"
+check "redis-ha: the first node is the primary, the second its replica" bash -c \
+  '[ "$(redis-cli -p "$1" ROLE | head -1)$(redis-cli -p "$2" ROLE | head -1)" = masterslave ]' _ "$HA_N1" "$HA_N2"
+check "redis-ha: url names the three sentinels" test "$("$REDIS_HA" url)" = \
+  "redis+sentinel://127.0.0.1:19530,127.0.0.1:19531,127.0.0.1:19532/att-redis"
+HA_P1="$(cat "$STATE/redis-ha/run/node-$HA_N1.pid")"
+"$REDIS_HA" start >/dev/null
+check "redis-ha: a second start keeps the same primary process" test "$(cat "$STATE/redis-ha/run/node-$HA_N1.pid")" = "$HA_P1"
+kill -9 "$HA_P1"
+for _ in $(seq 1 150); do [ "$(ha_primary)" = "$HA_N2" ] && break; sleep 0.1; done
+check "redis-ha: after a SIGKILL of the primary the sentinels promote the replica" test "$(ha_primary)" = "$HA_N2"
+"$REDIS_HA" start >/dev/null
+check "redis-ha: the killed primary comes back as a replica" bash -c \
+  '[ "$(redis-cli -p "$1" ROLE | head -1)" = slave ]' _ "$HA_N1"
+"$REDIS_HA" stop >/dev/null
+check "redis-ha: stop leaves no process and no pid file" bash -c \
+  '[ -z "$(ls "$0"/redis-ha/run/*.pid 2>/dev/null)" ] && ! "$1" status >/dev/null' "$STATE" "$REDIS_HA"
 
 # ---------------------------------------------------------------- stop
 t0=$(date +%s%3N)

@@ -61,12 +61,16 @@ cli() { # cli <port> <args...>: one redis-cli call with a short timeout
   timeout 3 redis-cli -h 127.0.0.1 -p "$1" "${@:2}" 2>/dev/null
 }
 
-running() { # running <pidfile>: pid if alive and not a zombie
-  local pid st
-  [ -s "$1" ] || return 1
-  pid="$(cat "$1")"
-  st="$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$pid/stat" 2>/dev/null || true)"
-  [ -n "$st" ] && [ "$st" != Z ] && echo "$pid"
+pid_alive() { # pid_alive <pid>: alive and not a zombie
+  local st
+  st="$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+running() { # running <pidfile>: its pid if that process is alive (servers remove the file on exit)
+  local pid
+  pid="$(cat "$1" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && pid_alive "$pid" && echo "$pid"
 }
 
 ensure_installed() {
@@ -176,10 +180,10 @@ stop_pidfile() { # stop_pidfile <pidfile> <what>
   fi
   kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 1 100); do
-    running "$1" >/dev/null || break
+    pid_alive "$pid" || break
     sleep 0.1
   done
-  if running "$1" >/dev/null; then
+  if pid_alive "$pid"; then
     log "$2: still alive after 10 s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
