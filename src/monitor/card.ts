@@ -17,10 +17,12 @@ const histogramSchema = z.object({
 
 const monitorCardSchema = z.object({
   version: z.union([z.string().min(1), z.number()]).transform(String),
-  threshold: z.number().min(0).max(1),
+  // Any finite number: an att-model/2 decision function's threshold is 0 and its scores any sign.
+  threshold: z.number().refine(Number.isFinite, "expected a finite number"),
   features: z.array(z.string().min(1)).min(1),
   training: z.object({
     n_rows: z.number().int().nonnegative().optional(),
+    /** Share of training rows at or above the threshold (att-model/2 cards may call it positive_rate). */
     anomaly_rate: z.number().min(0).max(1),
     score_quantiles: z.record(z.string(), z.number()).optional(),
     score_histogram: histogramSchema.optional(),
@@ -35,7 +37,7 @@ const INVALID = "ATT_MODEL_INVALID_CARD";
 
 /** Validates a parsed model.json for monitoring; throws a ModelError naming the bad field. */
 export function parseMonitorCard(json: unknown, where = "model.json"): MonitorCard {
-  const r = monitorCardSchema.safeParse(json);
+  const r = monitorCardSchema.safeParse(withPositiveRate(json));
   if (!r.success) {
     const issue = r.error.issues[0]!;
     throw new ModelError(
@@ -57,6 +59,14 @@ export function parseMonitorCard(json: unknown, where = "model.json"): MonitorCa
     throw new ModelError(`Invalid model card ${where}: ${(err as Error).message}`, { code: INVALID });
   }
   return card;
+}
+
+/** An att-model/2 card's training.positive_rate stands for anomaly_rate when that is absent. */
+function withPositiveRate(json: unknown): unknown {
+  const t = (json as { training?: Record<string, unknown> } | null)?.training;
+  if (!t || typeof t !== "object" || t.anomaly_rate !== undefined || t.positive_rate === undefined)
+    return json;
+  return { ...(json as object), training: { ...t, anomaly_rate: t.positive_rate } };
 }
 
 /** Reads `<dir>/model.json`. */

@@ -31,7 +31,10 @@ export interface ModelPort {
   readonly version: string;
   readonly threshold: number;
   readonly featureCount: number;
-  /** Normalized scores (abs(score_samples)) for `n` rows laid out row-major in `rows`; one model call. */
+  /** att-model/2 only: the card's label names and score kind, carried into every finding (docs/model.md). */
+  readonly labels?: { positive: string; negative: string } | undefined;
+  readonly scoreKind?: string | undefined;
+  /** The card's scores (abs(score_samples) for an IsolationForest) of `n` rows laid out row-major in `rows`; one model call. */
   scoreRows(rows: Float32Array, n: number): Promise<ArrayLike<number>>;
   /** Top-k attributions of one row, strongest first. */
   explain(row: Float32Array, topK: number): Attribution[];

@@ -4,7 +4,7 @@ import { serializeFinding, type Finding } from "../contracts/finding.js";
 import { parseTokenTransferTx, type TokenTransferTx } from "../contracts/token-transfer-tx.js";
 import { errorCode } from "../kernel/errors.js";
 import { scrubSecrets } from "../kernel/logger.js";
-import { buildInvalidFinding, possibleFindingKeys } from "../sink/findings.js";
+import { buildInvalidFinding, buildScoredFinding, possibleFindingKeys } from "../sink/findings.js";
 import { fitsBudget, recordLimits, type RecordLimits } from "../sink/limits.js";
 import { allFindingTopics, routeFinding, type RoutedMessage, type RoutingConfig } from "../sink/router.js";
 import { plainFinding, serializeScoredFinding } from "../sink/serialize.js";
@@ -135,7 +135,11 @@ export function createBatchProcessor(deps: {
 }) {
   const { features, model, config } = deps;
   const limits = config.limits ?? DEFAULT_LIMITS;
-  const modelInfo = { version: model.version, threshold: model.threshold };
+  const modelInfo = {
+    version: model.version,
+    threshold: model.threshold,
+    ...(model.scoreKind !== undefined ? { labels: model.labels, scoreKind: model.scoreKind } : {}),
+  };
   const findingTopics = allFindingTopics(config.routing);
   // Per partition, the first offset the drift monitor has not seen: a chunk read again after a
   // failed commit (or processed message by message as poison) is not counted twice.
@@ -292,24 +296,28 @@ export function createBatchProcessor(deps: {
         }
         const explanations =
           anomalous || config.explainNormal ? model.explain(o.values, config.explainTopK) : [];
-        // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
-        // serializeFinding(buildScoredFinding(…)) without the object graph in between.
-        const serialized = serializeScoredFinding(
-          {
-            tx,
-            features: o.named,
-            maxSingleTokenName: o.maxSingleTokenName,
-            tokenTypes: o.tokenTypes,
-            score,
-            anomalous,
-            explanations,
-            featureTimeSec: perTxFeatureSec,
-            modelTimeSec: perTxModelSec,
-          },
-          modelInfo,
-        );
-        finding = serialized;
-        value = serialized.value;
+        const scored = {
+          tx,
+          features: o.named,
+          maxSingleTokenName: o.maxSingleTokenName,
+          tokenTypes: o.tokenTypes,
+          score,
+          anomalous,
+          explanations,
+          featureTimeSec: perTxFeatureSec,
+          modelTimeSec: perTxModelSec,
+        };
+        if (modelInfo.scoreKind === undefined) {
+          // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
+          // serializeFinding(buildScoredFinding(…)) without the object graph in between.
+          const serialized = serializeScoredFinding(scored, modelInfo);
+          finding = serialized;
+          value = serialized.value;
+        } else {
+          // An att-model/2 model's labels and score kind (issue 15) are the builder's alone.
+          finding = buildScoredFinding(scored, modelInfo);
+          value = serializeFinding(finding);
+        }
         kind = anomalous ? "anomalous" : "normal";
       }
       const budget = findingBudget(finding.uniqueKey, finding.alertId);

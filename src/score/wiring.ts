@@ -27,6 +27,7 @@ export function modelPort(model: Model): ModelPort {
     version: model.version,
     threshold: model.threshold,
     featureCount: model.featureCount,
+    ...(model.card.format === "att-model/2" ? { labels: model.labels, scoreKind: model.scoreKind } : {}),
     scoreRows: (rows, n) => model.scoreRows(rows, n),
     explain: (row, topK) => model.explain(row, topK),
   };

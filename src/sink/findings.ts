@@ -12,6 +12,14 @@ import { lastShapeCache } from "../kernel/record-shape.js";
 export interface ModelInfo {
   version: string;
   threshold: number;
+  /**
+   * att-model/2 only (issue 15): the card's names of the two sides and what the score means.
+   * Labels other than ANOMALOUS / NORMAL replace the verdict in `prediction`, the name, the
+   * description and the label's custom_value; `score_kind` joins the metadata. The alert ids
+   * stay (routing, retractions and Forta consumers key on them). Unset: the ATT bot's findings.
+   */
+  labels?: { positive: string; negative: string } | undefined;
+  scoreKind?: string | undefined;
 }
 
 export interface Attribution {
@@ -89,7 +97,43 @@ const SCORED_TAIL_KEYS = [
   "model_pred_response_time_sec",
   "model_explanations",
 ] as const;
+/** An att-model/2 model's finding also says what the score means, after the threshold. */
+const SCORED_TAIL_KEYS_V2 = [
+  ...SCORED_TAIL_KEYS.slice(0, 5),
+  "score_kind",
+  ...SCORED_TAIL_KEYS.slice(5),
+] as const;
 const scoredShape = lastShapeCache();
+
+interface Verdict {
+  prediction: string;
+  name: string;
+  /** The word in the description and the positive label's custom_value. */
+  word: string;
+}
+const ATT_VERDICTS = {
+  positive: { prediction: "ANOMALY", name: "Anomalous Transaction", word: "anomalous" },
+  negative: { prediction: "NORMAL", name: "Normal Transaction", word: "normal" },
+} as const;
+const customVerdicts = new Map<string, Verdict>();
+
+/** The ATT bot's words for the default labels (ANOMALOUS / NORMAL), else the card's label ("FRAUD_RING": "Fraud Ring Transaction"). */
+function verdict(positive: boolean, model: ModelInfo): Verdict {
+  const label = model.labels && (positive ? model.labels.positive : model.labels.negative);
+  if (label === undefined || label === (positive ? "ANOMALOUS" : "NORMAL"))
+    return positive ? ATT_VERDICTS.positive : ATT_VERDICTS.negative;
+  let v = customVerdicts.get(label);
+  if (!v) {
+    const words = label.toLowerCase().split("_").filter(Boolean);
+    v = {
+      prediction: label,
+      name: `${words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join(" ")} Transaction`,
+      word: words.join(" "),
+    };
+    customVerdicts.set(label, v);
+  }
+  return v;
+}
 const shapeKeys: string[] = [];
 const shapeValues: string[] = [];
 
@@ -107,13 +151,16 @@ function scoredMetadata(s: ScoredTx, model: ModelInfo): Record<string, string> {
     shapeKeys.push(name);
     shapeValues.push(fmt(s.features[name]!));
   }
-  shapeKeys.push(...SCORED_TAIL_KEYS);
+  shapeKeys.push(...(model.scoreKind === undefined ? SCORED_TAIL_KEYS : SCORED_TAIL_KEYS_V2));
   shapeValues.push(
     s.maxSingleTokenName,
     JSON.stringify(s.tokenTypes),
-    s.anomalous ? "ANOMALY" : "NORMAL",
+    verdict(s.anomalous, model).prediction,
     fmt(s.score),
     fmt(model.threshold),
+  );
+  if (model.scoreKind !== undefined) shapeValues.push(model.scoreKind);
+  shapeValues.push(
     model.version,
     fmt(s.featureTimeSec),
     fmt(s.modelTimeSec),
@@ -135,9 +182,10 @@ export function buildScoredFinding(s: ScoredTx, model: ModelInfo): Finding {
   const alertId = s.anomalous ? ALERT_IDS.anomalous : ALERT_IDS.normal;
   const metadata = scoredMetadata(s, model);
   const score = Number(s.score.toFixed(FLOAT_DIGITS));
+  const v = verdict(s.anomalous, model);
   return {
-    name: s.anomalous ? "Anomalous Transaction" : "Normal Transaction",
-    description: `${s.tx.from} executed ${s.anomalous ? "anomalous" : "normal"} tx with token transfers`,
+    name: v.name,
+    description: `${s.tx.from} executed ${v.word} tx with token transfers`,
     alertId,
     protocol: "ethereum",
     severity: s.anomalous ? "Critical" : "Info",
@@ -152,7 +200,7 @@ export function buildScoredFinding(s: ScoredTx, model: ModelInfo): Finding {
             label: "attacker",
             confidence: Math.min(1, Math.max(0, score)),
             remove: false,
-            metadata: { custom_value: "anomalous", model_version: model.version },
+            metadata: { custom_value: v.word, model_version: model.version },
           },
         ]
       : [],
