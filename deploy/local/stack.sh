@@ -365,7 +365,14 @@ cmd_install() {
   fi
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   # Sentinel, for deploy/local/redis-ha.sh (primary + replica + 3 sentinels); same Redis version.
-  command -v redis-sentinel >/dev/null 2>&1 || apt_install redis-sentinel
+  # Under systemd the package starts redis-sentinel.service (26379, watching 6379): never used.
+  if ! command -v redis-sentinel >/dev/null 2>&1; then
+    apt_install redis-sentinel
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-sentinel 2>/dev/null; then
+      log "redis-sentinel: stopping and disabling the package's redis-sentinel.service (redis-ha.sh runs its own)"
+      as_root systemctl disable --now redis-sentinel >/dev/null 2>&1 || true
+    fi
+  fi
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || install_prometheus
   fetch_jars
