@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--score-kind")
     ap.add_argument("--features-json", help="feature names (JSON list) when the estimator has no feature_names_in_")
     ap.add_argument("--reference-json", help="JSON list: E[x] per feature for the linear baseline (from marginals)")
+    ap.add_argument("--describe", action="store_true", help="only write info.json: kind, class, steps, features, n_features")
     args = ap.parse_args(argv)
     work = Path(args.work)
     try:
@@ -204,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         n_features = int(model.n_features_in_)
         fin = getattr(model, "feature_names_in_", None)
         features = [str(f) for f in fin] if fin is not None else (json.loads(args.features_json) if args.features_json else None)
+        if args.describe:
+            described = {k: a.get(k) for k in ("kind", "class", "steps", "positive_class", "classes", "score_kind")}
+            (work / "info.json").write_text(json.dumps({**described, "sklearn_version": sklearn.__version__, "n_features": n_features, "features": [str(f) for f in fin] if fin is not None else None}) + "\n")
+            return 0
         if features is None:
             raise Refused(refusal("a model fitted on an unnamed array (no feature_names_in_) and no feature names given", f"{n_features} names", "Fix: give --features a,b,c (model column order) or --features-from CSV"))
         if len(features) != n_features:

@@ -84,11 +84,84 @@ def _print_summary(doc: dict, out_dir: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------
 def cmd_import(args) -> None:
+    """Any supported model file. IsolationForest pickles and joblib files take the unchanged
+    compact att-model/1 path (no scikit-learn code runs); everything else becomes att-model/2
+    (byom.py: the model's own scikit-learn in its venv, skl2onnx, parity, explain.json)."""
+    from . import byom, safe_pickle
+
+    path = Path(args.pickle)
+    try:
+        saved_as = safe_pickle.detect_format(path)
+        if saved_as == "onnx":
+            res = byom.import_onnx(args, path, **_byom_hooks())
+            _print_v2(res)
+            return
+        if saved_as == "skops":
+            byom.skops_check(path)
+        version, top = safe_pickle.sklearn_version_of(path, saved_as)
+    except (safe_pickle.UnsafePickleError, safe_pickle.UnsupportedModelError) as err:
+        raise byom.ImportRefused(str(err)) from None
+    if top.endswith(".IsolationForest") and saved_as in ("pickle", "joblib"):
+        if args.threshold is None:
+            args.threshold = 0.5
+        _import_isolation_forest(args, saved_as)
+        return
+    if version is None:
+        raise byom.ImportRefused(
+            safe_pickle.refusal(f"{path}: {top} without a recorded scikit-learn version (_sklearn_version)", "a file saved by scikit-learn >= 1.2 (which records it)", "Fix: load it in the scikit-learn that trained it and save it again")
+        )
+    try:
+        if saved_as == "skops" and top.endswith(".IsolationForest"):
+            _import_skops_isolation_forest(args, path, version)
+            return
+        res = byom.import_sklearn(args, path, saved_as, version, **_byom_hooks())
+    except ValueError as err:  # venvs.requirements: a version outside the pin table
+        raise byom.ImportRefused(str(err)) from None
+    _print_v2(res)
+
+
+def _byom_hooks() -> dict:
+    return {"display": _display_path, "command_line": _command_line(), "resolve_out": build.resolve_out, "make_version": _version, "load_tokens": _load_tokens}
+
+
+def _print_v2(res: dict) -> None:
+    doc = res["doc"]
+    print(json.dumps({"model_dir": _display_path(res["out_dir"]), "version": doc["version"], "format": doc["format"], "estimator": doc["estimator"], "score": doc["score"], "parity": doc["parity"], "explain": doc["explain"], "files": doc["files"]}, indent=2))
+
+
+def _import_skops_isolation_forest(args, path: Path, version: str) -> None:
+    """A skops IsolationForest: its own scikit-learn loads it (skops needs the real classes) and
+    re-pickles it; the compact path then reads that pickle like any other."""
+    import tempfile
+
+    from . import byom, venvs
+
+    python = venvs.python_for(version)
+    with tempfile.TemporaryDirectory(prefix="att-byom-") as tmp:
+        byom._run_worker(python, ["--file", str(path), "--saved-as", "skops", "--work", tmp])
+        repickled = Path(tmp) / "isolation_forest.pkl"
+        if args.threshold is None:
+            args.threshold = 0.5
+        args._repickled = repickled
+        _import_isolation_forest(args, "skops")
+
+
+def _load_isolation_forest(args, saved_as: str):
     from . import safe_pickle
+
+    if saved_as == "pickle":
+        return safe_pickle.forest_from_pickle(args.pickle), None
+    if saved_as == "skops":
+        return safe_pickle.forest_from_pickle(args._repickled), None
+    obj, names = safe_pickle.load_model_file(args.pickle, "joblib", build=False)
+    return safe_pickle.forest_from_object(obj, str(args.pickle)), names
+
+
+def _import_isolation_forest(args, saved_as: str) -> None:
     from .marginals import load_marginals
     from .synthetic import SyntheticGenerator
 
-    forest = safe_pickle.forest_from_pickle(args.pickle)
+    forest, joblib_names = _load_isolation_forest(args, saved_as)
     mg = load_marginals(args.marginals) if args.marginals else None
     names = forest.feature_names
     names_from = "pickle feature_names_in_"
@@ -145,18 +218,20 @@ def cmd_import(args) -> None:
 
     data_bytes = Path(args.pickle).read_bytes()
     source = {
-        "kind": "imported_pickle",
+        "kind": "imported_pickle" if saved_as == "pickle" else f"imported_{saved_as}",
         "pickle": _display_path(args.pickle),
         "pickle_sha256": hashlib.sha256(data_bytes).hexdigest(),
         "origin": args.origin,
         "pickle_sklearn_version": forest.meta.get("sklearn_version"),
         "pickle_params": forest.meta.get("params"),
         "pickle_node_fields": forest.meta.get("node_fields"),
-        "pickle_globals": sorted(f"{m}.{n}" for m, n in _globals(data_bytes)),
+        "pickle_globals": sorted(f"{m}.{n}" for m, n in _globals(data_bytes)) if saved_as == "pickle" else sorted({f"{m}.{n}" for m, n in (joblib_names or [])}),
         "feature_names_from": names_from,
         "reference_check": checks,
         "regenerate": [_command_line()],
-        "note": "read with a restricted unpickler (numpy + sklearn stand-ins only); no sklearn code ran",
+        "note": "read with a restricted unpickler (numpy + sklearn stand-ins only); no sklearn code ran"
+        if saved_as != "skops"
+        else f"loaded by skops in scikit-learn {forest.meta.get('sklearn_version')} (untrusted types checked against the allow-list), re-pickled, then read with the restricted unpickler",
     }
     tokens = _load_tokens(args.tokens_json, names, args.token_match)
     doc = build.write_model(
@@ -364,12 +439,21 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--version", help="override the version (default: creation unix time)")
         p.add_argument("--force", action="store_true", help="replace an existing model folder")
 
-    p = sub.add_parser("import", help="convert an sklearn IsolationForest pickle (any version) without running pickle code")
-    p.add_argument("pickle")
+    p = sub.add_parser("import", help="convert a model file (pickle, joblib, skops of a supported sklearn estimator, or .onnx); see docs/model-formats.md")
+    p.add_argument("pickle", metavar="file", help="the model file: pickle, joblib, skops or .onnx (format detected from the content)")
     common_out(p)
+    p.set_defaults(threshold=None)  # per score kind: anomaly_score/probability 0.5, decision_function 0.0
+    p.add_argument("--model-version", dest="version", help="same as --version")
     p.add_argument("--features-from", help="CSV whose sorted non-feature column names are the model's features")
-    p.add_argument("--marginals", help="training_marginals.json: feature names, training histograms, estimated score distribution")
-    p.add_argument("--check-rows", help="CSV with feature columns and a `scores` column the model must reproduce")
+    p.add_argument("--features", help="comma-separated feature names in model column order (a model fitted on an unnamed array, or a plain .onnx)")
+    p.add_argument("--marginals", help="training_marginals.json: feature names, training histograms, estimated score distribution; for att-model/2 the source of the verification rows")
+    p.add_argument("--check-rows", help="CSV of verification rows (named feature columns); for an IsolationForest it must hold a `scores` column to reproduce, for a plain .onnx a `score` column")
+    p.add_argument("--n-check-rows", type=int, default=2000, help="verification rows generated when --check-rows is not given (att-model/2)")
+    p.add_argument("--check-seed", type=int, default=1)
+    p.add_argument("--labels", help="POS,NEG names of the two sides (default ANOMALOUS,NORMAL); upper-case letters, digits, _")
+    p.add_argument("--score-kind", choices=("anomaly_score", "probability", "decision_function"), help="what the score is (classifiers: probability by default; decision_function for LogisticRegression)")
+    p.add_argument("--positive-class", help="the class label treated as positive (default: classes_[1], scikit-learn's positive class)")
+    p.add_argument("--training-rows", help="CSV of training rows: fills the card's training section (att-model/2)")
     p.add_argument("--check-tolerance", type=float, default=1e-6)
     p.add_argument("--training-anomaly-rate", type=float, help="known training anomaly rate at the threshold")
     p.add_argument("--training-anomaly-rate-source", default="given on the command line")
@@ -416,4 +500,10 @@ def main(argv: list[str] | None = None) -> None:
     global _ARGV
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(_ARGV)
-    args.fn(args)
+    from .byom import ImportRefused
+
+    try:
+        args.fn(args)
+    except ImportRefused as err:  # Got/Expected/Fix; exit 2 (1 stays for other failures)
+        print(f"att_model import: refused.\n{err.code_message}", file=sys.stderr)
+        sys.exit(2)
