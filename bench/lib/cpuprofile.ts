@@ -161,7 +161,6 @@ const AREAS: { area: string; test: RegExp }[] = [
   { area: "metrics + logs", test: /prom-client|pino|src\/score\/metrics|src\/kernel\/(metrics|logger)/ },
   { area: "Kafka boundary (src/kernel/kafka)", test: /src\/kernel\/kafka\// },
   { area: "score stage (consumer, processor)", test: /src\/score\// },
-  { area: "node internals (sockets, streams, timers)", test: /^node:|internal\// },
 ];
 
 export interface AreaTime {
@@ -184,11 +183,21 @@ export function areaBreakdown(file: string): { busyMs: number; areas: AreaTime[]
     const leaf = byId.get(id)!.callFrame.functionName;
     let area =
       leaf === "(garbage collector)" ? "garbage collection" : leaf === "(program)" ? "V8 (program)" : "";
+    let loading = false;
+    let internal = false;
     for (let cur: number | undefined = id; !area && cur !== undefined; cur = parent.get(cur)) {
       const url = shortUrl(byId.get(cur)!.callFrame.url);
-      if (url) area = AREAS.find((a) => a.test.test(url))?.area ?? "";
+      if (!url) continue;
+      area = AREAS.find((a) => a.test.test(url))?.area ?? "";
+      loading ||= /^node:internal\/modules|node_modules\/tsx\//.test(url);
+      internal ||= url.startsWith("node:");
     }
-    area ||= "other";
+    // Below no frame of ours or of a package: node's own work, loading modules apart (start-up).
+    area ||= loading
+      ? "start-up: loading and compiling modules"
+      : internal
+        ? "node internals (sockets, streams, timers)"
+        : "other";
     areaOfNode.set(id, area);
     return area;
   };
