@@ -96,6 +96,23 @@ describe("configuration", () => {
     }
   });
 
+  it("keeps a Sentinel URL's password out of log lines", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = createLogger({ destination });
+    const url = "redis+sentinel://att:hunter2-sentinel@10.0.0.1:26379,10.0.0.2:26379/att-redis";
+    logger.warn({ msg: "Redis connection lost", url, err: new Error(`connect to ${url} failed`) });
+    await new Promise((r) => setTimeout(r, 10));
+    const out = lines.join("");
+    expect(out).toContain("redis+sentinel://att:***@10.0.0.1:26379,10.0.0.2:26379/att-redis");
+    expect(out).not.toContain("hunter2-sentinel");
+  });
+
   it("stops the CLI with the clear message and a non-zero exit code", async () => {
     const r = await runAtt(["config", "--check"], { ATT_KAFKA_BROKERS: "not a broker" });
     expect(r.code).toBe(1);
