@@ -13,7 +13,8 @@ import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "./helpers/tr
  * unchanged: `for:` durations included. A real fault is injected and the matching alert is
  * awaited in Prometheus's own /api/v1/alerts.
  *
- * Ports (this file's range, 19400-19499): Prometheus 19400, the scorer's /metrics 19401.
+ * Ports (this file's range, 19400-19499): Prometheus 19400 and 19402, the scorers' /metrics
+ * 19401 and 19403.
  */
 const PROMETHEUS_PORT = 19400;
 const SCORE_METRICS_PORT = 19401;
@@ -106,6 +107,52 @@ describe("Prometheus evaluating the shipped alerts against a live score stage", 
     console.log(
       `[prometheus-live] AttScoreDlqGrowing firing ${firingSec.toFixed(1)} s after the malformed message was produced; ` +
         `AttTargetDown pending ${pendingSec.toFixed(1)} s after SIGKILL (1 s scrape and evaluation intervals)`,
+    );
+  });
+
+  it("fires AttModelDrift when a drift window of transactions unlike the training data closes, z and PSI in its description", async () => {
+    const promPort = PROMETHEUS_PORT + 2;
+    const scorerAddress = `127.0.0.1:${SCORE_METRICS_PORT + 2}`;
+    const t = await createScoreTopics("prom-drift", { transfers: 1, findings: 1 });
+    // 100-transaction drift windows: the synthetic transfers are far from mainnet's training rows.
+    const txs = syntheticTxs(100, { seed: 1920 });
+    await seedEnrichmentCache(testRedis(), t.prefix, txs);
+    const scorer = spawnAtt(t.group, ["score"], {
+      ...scoreEnv({ ...t, extra: { ATT_LOG_LEVEL: "info", ATT_DRIFT_WINDOW_SIZE: "100" } }),
+      ATT_METRICS_PORT: String(SCORE_METRICS_PORT + 2),
+      ATT_METRICS_HOST: "127.0.0.1",
+    });
+    await scorer.waitFor(/"msg":"Scoring"/, 60_000);
+    const prom = await startPrometheus(localConfigFor({ "att-score": [scorerAddress] }, "1s"), promPort);
+    await expect
+      .poll(async () => (await prom.targets()).map((x) => x.health), { timeout: 30_000 })
+      .toEqual(["up"]);
+
+    // Healthy: half a window scored, no window closed, att_drift_alarm 0.
+    const producer = await connectedProducer();
+    await producer.send({ topic: t.transfers, messages: toKafkaMessages(txs.slice(0, 50)) });
+    expect(await readTopic(t.findings, 50)).toHaveLength(50);
+    await expect
+      .poll(async () => (await prom.query("max(att_drift_window_fill)"))[0]?.value[1], { timeout: 30_000 })
+      .toBe("50");
+    expect((await prom.query("max(att_drift_alarm)"))[0]?.value[1]).toBe("0");
+    expect((await prom.alerts()).map((a) => a.labels.alertname)).not.toContain("AttModelDrift");
+
+    // The fault: the rest of the window. It closes, alarms, and the stage writes a MODEL-DRIFT finding.
+    const faultAt = Date.now();
+    await producer.send({ topic: t.transfers, messages: toKafkaMessages(txs.slice(50)) });
+    const alert = await waitForAlert(() => prom.alerts(), "AttModelDrift", "firing", 60_000);
+    const firingSec = (Date.now() - faultAt) / 1000;
+    const findings = await readTopic(t.findings, 101);
+    expect(findings.filter((f) => f.value!.includes('"alertId":"MODEL-DRIFT"'))).toHaveLength(1);
+    const z = Number((await prom.query("max(att_drift_anomaly_rate_z)"))[0]!.value[1]);
+    const psi = Number((await prom.query("max(att_drift_score_psi)"))[0]!.value[1]);
+    expect(alert.labels.severity).toBe("warning");
+    expect(alert.annotations.description).toBe(
+      `Anomaly-rate z = ${z.toFixed(1)}, score PSI = ${psi.toFixed(3)}. A MODEL-DRIFT finding names the drifting features; run \`att stats\` over the last day (docs/operations.md).`,
+    );
+    console.log(
+      `[prometheus-live] AttModelDrift firing ${firingSec.toFixed(1)} s after the window's last 50 transactions were produced (z ${z.toFixed(1)}, score PSI ${psi.toFixed(3)})`,
     );
   });
 });
