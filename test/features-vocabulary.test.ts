@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { computeFeatures } from "../src/features/compute.js";
@@ -6,6 +9,8 @@ import { TX_FEATURES, ZERO_ADDRESS } from "../src/features/transaction.js";
 import type { FeatureSpec, TokenMeta } from "../src/features/types.js";
 import { ModelError } from "../src/kernel/errors.js";
 import { ATT_FEATURES, ATT_SYMBOLS } from "./helpers/mainnet.js";
+import { runAtt } from "./helpers/processes.js";
+import { defaultModelDir } from "./model-fixtures.js";
 
 // A model card picks any subset of the extractor's vocabulary, in any order (issue 15).
 const SENDER = "0x8032eaede5c55f744387ca53aaf0499abcd783e5";
@@ -181,5 +186,20 @@ describe("a card naming features outside the vocabulary is refused", () => {
     );
     const bad = { features: ["n_mints"], tokenMatch: "contract", tokens: [] } as unknown as FeatureSpec;
     expect(refusal(bad).details.join("\n")).toContain('Got: "contract"');
+  });
+
+  it("att model inspect refuses a committed model whose card names unknown features, listing the vocabulary, exit 1", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "att-vocabulary-")), "m");
+    cpSync(defaultModelDir(), dir, { recursive: true });
+    const cardPath = join(dir, "model.json");
+    const card = JSON.parse(readFileSync(cardPath, "utf8")) as { features: string[] };
+    card.features[0] = "gas_price";
+    card.features[3] = "USDC_volume";
+    writeFileSync(cardPath, JSON.stringify(card));
+    const r = await runAtt(["model", "inspect", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Unknown features gas_price, USDC_volume in the model card");
+    expect(r.stderr).toContain(`transaction-level (no enrichment): ${Object.keys(TX_FEATURES).join(", ")}`);
+    expect(r.stderr).toMatch(/Fix: rename or drop these features/);
   });
 });
