@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`). Does its own set-up on a fresh machine: installs what
-# is missing (npm packages, Redis, the Kafka jars, Chromium, the Python model tooling), starts the local
+# is missing (npm packages, Redis, Prometheus and promtool, the Kafka jars, Chromium, the Python
+# model tooling; the prometheus-* tests run promtool and Prometheus), starts the local
 # stack (Kafka, Redis, anvil) if it is not running, then runs lint, type checks and every test
 # against the real services. The stack is left running for the next run; stop it with
 # `deploy/local/stack.sh stop`.
