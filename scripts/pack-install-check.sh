@@ -4,7 +4,8 @@
 # there and scores rows with the bundled default model:
 #
 #   A. npm consumer: `npm pack` the project, `npm install --omit=dev <tarball>` in an empty
-#      folder (with the project's .npmrc: onnxruntime-node-install=skip), run node_modules/.bin/att.
+#      folder (ONNXRUNTIME_NODE_INSTALL=skip: a consumer's npm does not read our allowScripts),
+#      run node_modules/.bin/att.
 #   B. image: the Dockerfile's runtime stage replayed step by step (ENV, WORKDIR, COPY, RUN; the
 #      build stage is this repository after `npm run build`), with /app mapped to a temporary
 #      folder. COPY sources must pass .dockerignore. Then ENTRYPOINT + args are run.
@@ -41,9 +42,8 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 bytes() { du -sb "$1" | cut -f1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
-# npm 11 warns about the onnxruntime-node-install key it does not know; the key is still passed
-# to the install script as npm_config_onnxruntime_node_install.
-quiet_npm() { grep -v 'Unknown project config "onnxruntime-node-install"' || true; }
+# npm 11 lists the dependencies' install scripts that the consumer's package.json does not cover.
+quiet_npm() { grep -v '^npm warn install-scripts' || true; }
 
 DEFAULT_MODEL=$(tr -d '[:space:]' < models/registry/DEFAULT)
 [ -f "models/registry/$DEFAULT_MODEL/model.json" ] || fail "models/registry/DEFAULT names $DEFAULT_MODEL, which has no model.json"
@@ -94,7 +94,8 @@ if [ "$ONLY" != image ]; then
 # ---------------------------------------------------------------------------------------------
 step "A. npm pack + npm install --omit=dev <tarball> in an empty folder"
 mkdir -p "$TMP/pack"
-npm pack --json --pack-destination "$TMP/pack" 2>/dev/null > "$TMP/pack.json"
+# --ignore-scripts: dist/ is built above; the prepack script would build it a second time.
+npm pack --ignore-scripts --json --pack-destination "$TMP/pack" 2>/dev/null > "$TMP/pack.json"
 TARBALL=$(ls "$TMP"/pack/*.tgz)
 node --input-type=module - "$TMP/pack.json" "$DEFAULT_MODEL" <<'EOF' || fail "the tarball lacks files the runtime needs"
 import { readFileSync } from "node:fs";
@@ -121,12 +122,12 @@ mkdir -p "$CONSUMER"
 cp .npmrc "$CONSUMER/.npmrc"
 echo '{ "name": "att-consumer", "private": true }' > "$CONSUMER/package.json"
 t0=$(now)
-(cd "$CONSUMER" && npm install --omit=dev --prefer-offline --no-audit --no-fund "$TARBALL" 2>&1 | quiet_npm | tail -3)
+(cd "$CONSUMER" && ONNXRUNTIME_NODE_INSTALL=skip npm install --omit=dev --prefer-offline --no-audit --no-fund "$TARBALL" 2>&1 | quiet_npm | tail -3)
 A_SECS=$(secs "$t0" "$(now)")
 echo "install: ${A_SECS} s"
 [ -x "$CONSUMER/node_modules/.bin/att" ] || fail "node_modules/.bin/att missing"
 if find "$CONSUMER/node_modules/onnxruntime-node" -iname '*cuda*' | grep -q .; then
-  fail "onnxruntime-node downloaded CUDA files: .npmrc onnxruntime-node-install=skip was not honoured"
+  fail "onnxruntime-node downloaded CUDA files: ONNXRUNTIME_NODE_INSTALL=skip was not honoured"
 fi
 A_BYTES=$(bytes "$CONSUMER/node_modules")
 echo "node_modules: $(mib "$A_BYTES") (unpruned)"

@@ -24,7 +24,7 @@ step "dependencies"
 deploy/local/stack.sh install
 deploy/local/stack.sh install-browser
 model-tools/setup.sh
-examples/python-subscriber/setup.sh >/dev/null # the findings subscriber in Python (test/python-subscriber.test.ts)
+examples/python-subscriber/setup.sh # the findings subscriber in Python (test/python-subscriber.test.ts)
 
 step "local stack"
 deploy/local/stack.sh start
