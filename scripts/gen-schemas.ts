@@ -85,9 +85,19 @@ export async function renderSchemas(): Promise<Map<string, string>> {
   for (const p of PUBLISHED) {
     // io "input": what a reader must accept. A z.object that strips unknown keys when parsing
     // leaves additionalProperties open; a z.strictObject closes it, as the parser does.
-    const generated = z.toJSONSchema(p.schema, { target: "draft-2020-12", io: "input", unrepresentable: "throw" });
+    const generated = z.toJSONSchema(p.schema, {
+      target: "draft-2020-12",
+      io: "input",
+      unrepresentable: "throw",
+    });
     const { $schema, ...body } = generated;
-    const doc = { $schema, $id: `urn:att-stream:schema:${p.file}`, title: p.title, description: p.description, ...body };
+    const doc = {
+      $schema,
+      $id: `urn:att-stream:schema:${p.file}`,
+      title: p.title,
+      description: p.description,
+      ...body,
+    };
     out.set(p.file, await format(JSON.stringify(doc), prettierOptions));
   }
   return out;
