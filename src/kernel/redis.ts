@@ -23,12 +23,25 @@ export function createRedis(
   url: string,
   opts: { logger?: Logger; blocking?: boolean; name?: string } = {},
 ): Redis {
+  let readonlyWarnedAt = 0;
   const common: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: opts.name,
-    reconnectOnError: (err) => (READONLY.test(err.message) ? 2 : false),
+    // 2: reconnect, then send the refused command again. ioredis emits no error for it, so say
+    // it here (at most every 10 s: a URL that names a replica for good would retry forever).
+    reconnectOnError: (err) => {
+      if (!READONLY.test(err.message)) return false;
+      if (Date.now() - readonlyWarnedAt >= 10_000) {
+        readonlyWarnedAt = Date.now();
+        opts.logger?.warn({
+          msg: "Redis refused a write (READONLY: the server is a replica now); reconnecting to the primary",
+          connection: opts.name,
+        });
+      }
+      return 2;
+    },
   };
   const target = redisTarget(url);
   const client =

@@ -1,3 +1,5 @@
+import { Writable } from "node:stream";
+import { Redis } from "ioredis";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parseFinding } from "../../src/contracts/finding.js";
 import { createLease } from "../../src/ingest/lease.js";
@@ -9,6 +11,7 @@ import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/k
 import { consoleConsume } from "../helpers/kafka-cli.js";
 import { metricValue } from "../helpers/metrics.js";
 import { uniqueName } from "../helpers/names.js";
+import { startPrivateRedis } from "../helpers/private-stack.js";
 import { startRedisHa } from "../helpers/redis-ha.js";
 import { KAFKA_BROKERS } from "../helpers/services.js";
 import { syntheticTxs, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
@@ -227,4 +230,39 @@ describe("fault: a Redis failover through Sentinel loses and duplicates nothing"
     expect(standbyGot).toBe(held.fencingToken + 1);
     await b!.release();
   }, 120_000);
+
+  it("sends a write that a demoted primary refused (READONLY) again once the server it reaches is a primary, instead of failing it", async () => {
+    const [a, b] = await Promise.all([
+      startPrivateRedis({ port: 19540 }),
+      startPrivateRedis({ port: 19541 }),
+    ]);
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const ours = createRedis(a.url, {
+      logger: createLogger({ level: "warn", destination }),
+      name: "att-test-ro",
+    });
+    const plain = new Redis(a.url, { maxRetriesPerRequest: 3 });
+    onTestFinished(() => [ours, plain].forEach((c) => c.disconnect()));
+    expect(await ours.set("before", "1")).toBe("OK");
+    expect(await plain.set("before", "1")).toBe("OK");
+
+    // A is demoted while its clients stay connected (what a failover does to a live primary).
+    const admin = new Redis(a.url);
+    onTestFinished(() => admin.disconnect());
+    await admin.call("REPLICAOF", "127.0.0.1", String(b.port));
+    await expect(plain.set("k", "plain")).rejects.toThrow(/^READONLY/);
+    const pending = ours.set("k", "ours");
+    await sleep(1000);
+    // A is a primary again: the write that waited is sent there.
+    await admin.call("REPLICAOF", "NO", "ONE");
+    expect(await pending).toBe("OK");
+    expect(await admin.get("k")).toBe("ours");
+    expect(lines.join("")).toContain("Redis refused a write (READONLY");
+  }, 60_000);
 });
