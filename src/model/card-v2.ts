@@ -88,7 +88,10 @@ const cardV2Schema = z.looseObject({
       score_histogram: histogram.optional(),
       feature_histograms: z.record(z.string(), histogram).optional(),
     })
-    .optional(),
+    .nullable()
+    .optional()
+    // null (the import knew no training rows) reads as absent, as in att-model/1
+    .transform((t) => t ?? undefined),
   files: z.record(
     z.string().regex(NAME, "expected a plain file name inside the model folder"),
     z.looseObject({

@@ -16,7 +16,10 @@ export interface ScoredLine {
   row: number;
   id?: string;
   score?: number;
-  prediction?: "ANOMALY" | "NORMAL";
+  /** ANOMALY / NORMAL (the ATT bot's words), or the card's own label names. */
+  prediction?: string;
+  /** att-model/2 only: what `score` is (anomaly_score, probability, decision_function). */
+  score_kind?: string;
   model_version: string;
   explanations?: Attribution[];
   error?: { code: string; message: string };
@@ -43,6 +46,10 @@ export async function scoreCsv(
     const scorable = rows.filter((r) => r.problems.length === 0);
     const outcomes = await model.scoreBatch(scorable.map((r) => r.values));
     const byRow = new Map(scorable.map((r, i) => [r.row, outcomes[i]!]));
+    // The words findings use: ANOMALY / NORMAL for the default labels, else the card's names.
+    const v2 = model.card.format === "att-model/2";
+    const positive = model.labels.positive === "ANOMALOUS" ? "ANOMALY" : model.labels.positive;
+    const negative = model.labels.negative;
     let scored = 0;
     for (const r of rows) {
       const base = { row: r.row, ...(r.id ? { id: r.id } : {}), model_version: model.version };
@@ -56,7 +63,12 @@ export async function scoreCsv(
       else if (!o.ok) line = { ...base, error: { code: o.error.code, message: o.error.message } };
       else {
         scored++;
-        line = { ...base, score: o.score, prediction: o.anomalous ? "ANOMALY" : "NORMAL" };
+        line = {
+          ...base,
+          score: o.score,
+          prediction: o.anomalous ? positive : negative,
+          ...(v2 ? { score_kind: model.scoreKind } : {}),
+        };
         if (opts.explain) line.explanations = model.explain(r.values, opts.topK);
       }
       write(JSON.stringify(line));
