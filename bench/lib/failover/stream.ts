@@ -40,6 +40,7 @@ export async function steadyStream(o: {
   transfers: string;
   findings: string;
   partitions: number;
+  /** Sent in a loop, each time under a new hash (their senders' enrichment must be cached). */
   txs: TokenTransferTx[];
   rate: number;
 }): Promise<SteadyStream> {
@@ -96,23 +97,26 @@ export async function steadyStream(o: {
         const inflight: Promise<unknown>[] = [];
         while (running) {
           // At most 500 per request: a sender that fell behind must not build one over the broker's limit.
-          const due = Math.min(
-            o.txs.length,
-            sent + 500,
-            Math.floor(((performance.now() - t0) / 1000) * o.rate),
-          );
+          const due = Math.min(sent + 500, Math.floor(((performance.now() - t0) / 1000) * o.rate));
           if (due > sent) {
-            const messages = o.txs.slice(sent, due).map((tx, i) => {
-              const partition = (sent + i) % o.partitions;
+            const messages: { key: string; partition: number; value: string }[] = [];
+            for (let seq = sent; seq < due; seq++) {
+              // The transactions again and again, each time under a hash of its own.
+              const tx = o.txs[seq % o.txs.length]!;
+              const txHash = `0x${seq.toString(16).padStart(64, "0")}`;
+              const partition = seq % o.partitions;
               const at = Date.now();
-              sentAt.set(tx.txHash, { partition, sentAt: at });
-              return { key: tx.from, partition, value: JSON.stringify({ ...tx, observedAt: at }) };
-            });
+              sentAt.set(txHash, { partition, sentAt: at });
+              messages.push({
+                key: tx.from,
+                partition,
+                value: JSON.stringify({ ...tx, txHash, observedAt: at }),
+              });
+            }
             sent = due;
             inflight.push(o.producer.send({ topic: o.transfers, messages }));
             if (inflight.length > 32) await Promise.all(inflight.splice(0));
           }
-          if (sent >= o.txs.length) throw new Error(`the stream ran out of its ${o.txs.length} transactions`);
           if (due < Math.floor(((performance.now() - t0) / 1000) * o.rate)) continue;
           await sleep(10);
         }
