@@ -16,8 +16,9 @@
 # Nodes keep an append-only file (appendfsync everysec), noeviction, like stack.sh's Redis. A node
 # started while the sentinels already know a primary starts as its replica (so a killed old
 # primary comes back as a replica, never as a second primary); otherwise the first node is the
-# primary and the second its replica. Sentinels rewrite their own config file with what they
-# learn (the current primary, the other sentinels), so it is written once, on the first start.
+# primary and the second its replica; start returns once every replica is in sync. Sentinels
+# rewrite their own config file with what they learn (the current primary, the other sentinels),
+# so it is written once, on the first start.
 # Replication is asynchronous: a write acknowledged by the primary less than a moment before it
 # dies may be missing on the promoted replica (docs/operations.md says what that means here).
 #
@@ -111,13 +112,25 @@ node_start() { # node_start <port> [primary host] [primary port]
   mkdir -p "$HA/node-$port"
   rm -f "$pf"
   echo "=== $(date -Is) starting redis node on 127.0.0.1:$port${2:+ as replica of $2:$3}" >>"$LOGS/node-$port.log"
+  # repl-diskless-sync-delay 0: a primary starts a replica's first sync at once (Redis waits 5 s
+  # by default, for more replicas to share the transfer).
   local args=(--port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec
-    --dir "$HA/node-$port" --maxmemory-policy noeviction --daemonize yes --pidfile "$pf"
-    --logfile "$LOGS/node-$port.log")
+    --dir "$HA/node-$port" --maxmemory-policy noeviction --repl-diskless-sync-delay 0
+    --daemonize yes --pidfile "$pf" --logfile "$LOGS/node-$port.log")
   [ -n "${2:-}" ] && args+=(--replicaof "$2" "$3")
   redis-server "${args[@]}" </dev/null 9>&-
   wait_for "$port" "node $port"
-  log "node $port: ready (pid $(cat "$pf"), ${2:+replica of $2:$3, }$(since "$t0") s)"
+  [ -n "${2:-}" ] && wait_synced "$port"
+  log "node $port: ready (pid $(cat "$pf"), ${2:+replica of $2:$3 in sync, }$(since "$t0") s)"
+}
+
+wait_synced() { # wait_synced <port>: until the replica's link to its primary is up (first sync done)
+  local i
+  for i in $(seq 1 $((WAIT_S * 10))); do
+    cli "$1" INFO replication | grep -q '^master_link_status:up' && return 0
+    sleep 0.1
+  done
+  die "node $1: not in sync with its primary within $WAIT_S s (see $LOGS/node-$1.log)"
 }
 
 sentinel_start() { # sentinel_start <port> <primary host> <primary port>

@@ -8,6 +8,7 @@ import type { Logger } from "./logger.js";
  * command again is safe, a refused write did nothing.
  */
 const READONLY = /^READONLY\b/;
+const READONLY_RESEND_MS = 10_000;
 
 /**
  * The one ioredis client factory: every Redis connection of the project is made here or is a
@@ -23,24 +24,33 @@ export function createRedis(
   url: string,
   opts: { logger?: Logger; blocking?: boolean; name?: string } = {},
 ): Redis {
-  let readonlyWarnedAt = 0;
+  // A streak of READONLY replies: the first 10 s of it, refused commands are sent again after the
+  // reconnect (a failover in progress: the sentinels soon name the new primary); after that they
+  // fail with READONLY, so that callers see an outage (the score stage pauses) instead of waiting
+  // for ever on a URL that names a replica for good.
+  let streakStart = 0;
+  let lastReadonly = 0;
+  let warnedAt = 0;
   const common: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: opts.name,
-    // 2: reconnect, then send the refused command again. ioredis emits no error for it, so say
-    // it here (at most every 10 s: a URL that names a replica for good would retry forever).
     reconnectOnError: (err) => {
       if (!READONLY.test(err.message)) return false;
-      if (Date.now() - readonlyWarnedAt >= 10_000) {
-        readonlyWarnedAt = Date.now();
+      const now = Date.now();
+      if (now - lastReadonly > READONLY_RESEND_MS) streakStart = now;
+      lastReadonly = now;
+      // ioredis emits no error event for it: say it here, at most every 10 s.
+      if (now - warnedAt >= READONLY_RESEND_MS) {
+        warnedAt = now;
         opts.logger?.warn({
           msg: "Redis refused a write (READONLY: the server is a replica now); reconnecting to the primary",
           connection: opts.name,
         });
       }
-      return 2;
+      // 2: reconnect and send the command again; 1: reconnect and fail the command.
+      return now - streakStart < READONLY_RESEND_MS ? 2 : 1;
     },
   };
   const target = redisTarget(url);

@@ -231,7 +231,7 @@ describe("fault: a Redis failover through Sentinel loses and duplicates nothing"
     await b!.release();
   }, 120_000);
 
-  it("sends a write that a demoted primary refused (READONLY) again once the server it reaches is a primary, instead of failing it", async () => {
+  it("sends a write that a demoted primary refused (READONLY) again once the server it reaches is a primary, and fails it after 10 s of READONLY", async () => {
     const [a, b] = await Promise.all([
       startPrivateRedis({ port: 19540 }),
       startPrivateRedis({ port: 19541 }),
@@ -264,5 +264,11 @@ describe("fault: a Redis failover through Sentinel loses and duplicates nothing"
     expect(await pending).toBe("OK");
     expect(await admin.get("k")).toBe("ours");
     expect(lines.join("")).toContain("Redis refused a write (READONLY");
+    // A server that stays a replica: after 10 s of READONLY the write fails, so that the caller
+    // sees an outage (the score stage pauses) instead of a write that waits for ever.
+    await admin.call("REPLICAOF", "127.0.0.1", String(b.port));
+    await expect(ours.set("k", "never")).rejects.toThrow(/^READONLY/);
+    await admin.call("REPLICAOF", "NO", "ONE");
+    expect(await ours.set("after", "1")).toBe("OK");
   }, 60_000);
 });
