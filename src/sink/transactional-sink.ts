@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from "../kernel/kafka/index.js";
-import { openTransactionalProducer } from "../kernel/kafka/index.js";
+import { findingsCompressionOf, openTransactionalProducer } from "../kernel/kafka/index.js";
 import type { Logger } from "../kernel/logger.js";
 import type { RoutedMessage } from "./router.js";
 
@@ -56,6 +56,8 @@ export async function openPartitionSink(args: {
     // by bench/e2e.ts, ~10% of transactions waited ~250 ms. The Java client retries this after
     // 20 ms (KAFKA-5477); so do we. Unlimited retries as kafkajs's idempotent-producer default.
     retry: { initialMs: 20, retries: Number.MAX_SAFE_INTEGER },
+    // ATT_FINDINGS_COMPRESSION, carried by the client (src/kernel/kafka/compression.ts).
+    compression: findingsCompressionOf(kafka),
   });
 
   const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });

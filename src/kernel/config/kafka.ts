@@ -25,6 +25,12 @@ export const kafkaOptions = {
   connectionTimeoutMs: int("ATT_KAFKA_CONNECTION_TIMEOUT_MS", 10_000, "Broker connection timeout.", {
     min: 100,
   }),
+  findingsCompression: oneOf(
+    "ATT_FINDINGS_COMPRESSION",
+    ["none", "gzip", "lz4", "zstd"] as const,
+    "lz4",
+    "Codec of the record batches att score writes (findings and DLQ records); consumers decompress transparently (docs/contracts.md).",
+  ),
   requestTimeoutMs: int("ATT_KAFKA_REQUEST_TIMEOUT_MS", 30_000, "Broker request timeout.", { min: 100 }),
   topicTransfers: str(
     "ATT_TOPIC_TRANSFERS",

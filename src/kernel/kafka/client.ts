@@ -12,6 +12,7 @@ import {
 } from "kafkajs";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../logger.js";
+import type { Codec } from "./compression.js";
 import { createKafkaLog } from "./log.js";
 import type { Admin, Consumer, ConsumerEvents, ConsumerOptions, Kafka } from "./types.js";
 
@@ -34,10 +35,12 @@ const KAFKA_RETRY = {
 } as const satisfies RetryOptions;
 
 const CLIENT = Symbol("kafkajs client");
+const FINDINGS_CODEC = Symbol("findings compression");
 
 /** Our Kafka client; the kafkajs one it wraps is for this folder only (`kafkajsClientOf`). */
 interface KafkajsBacked extends Kafka {
   readonly [CLIENT]: KafkaJS;
+  readonly [FINDINGS_CODEC]: Codec;
 }
 
 export function createKafka(config: Config["kafka"], opts: { logger: Logger; stage: string }): Kafka {
@@ -65,6 +68,7 @@ export function createKafka(config: Config["kafka"], opts: { logger: Logger; sta
   const client = new KafkaJS(kafkaConfig);
   const kafka: KafkajsBacked = {
     [CLIENT]: client,
+    [FINDINGS_CODEC]: config.findingsCompression,
     // kafkajs's admin has exactly our calls (a superset): the compiler checks the assignment.
     admin: (): Admin => client.admin(),
     consumer: (options: ConsumerOptions): Consumer => wrapConsumer(client.consumer(options)),
@@ -77,6 +81,11 @@ export function kafkajsClientOf(kafka: Kafka): KafkaJS {
   const client = (kafka as Partial<KafkajsBacked>)[CLIENT];
   if (!client) throw new Error("Not a Kafka client from createKafka (src/kernel/kafka/client.ts)");
   return client;
+}
+
+/** The codec of the findings and DLQ batches written through `kafka` (ATT_FINDINGS_COMPRESSION). */
+export function findingsCompressionOf(kafka: Kafka): Codec {
+  return (kafka as Partial<KafkajsBacked>)[FINDINGS_CODEC] ?? "none";
 }
 
 /** kafkajs's consumer with its instrumentation events under our names and payloads. */

@@ -7,9 +7,10 @@
  * (patches.ts, loaded here before kafkajs) for the exact version package.json pins.
  */
 import "./patches.js";
+import "./compression.js";
 
 export type { Admin, Batch, Consumer, Kafka } from "./types.js";
-export { createKafka } from "./client.js";
+export { createKafka, findingsCompressionOf } from "./client.js";
 export { KafkaError, isKafkaClientError, kafkaErrorInfo } from "./errors.js";
 export { createTopicsReady, ensureTopics, readMaxMessageBytes, standardTopics } from "./topics.js";
 export { commitGroupOffsets, fetchHighWatermarks } from "./offsets.js";

@@ -1,5 +1,6 @@
 import type { Transaction } from "kafkajs";
 import { kafkajsClientOf } from "./client.js";
+import { compressionType, type Codec } from "./compression.js";
 import { toKafkaError } from "./errors.js";
 import { createMurmur2Partitioner } from "./partitioner.js";
 import type { Kafka } from "./types.js";
@@ -56,6 +57,8 @@ export interface TransactionalProducerOptions {
    * quickly; a producer that commits back to back wants a short first wait.
    */
   retry?: { initialMs: number; retries: number };
+  /** Codec of every record batch written (default none); readers decompress transparently. */
+  compression?: Codec;
 }
 
 /** Offsets of a consumer group committed in the same transaction (consume-transform-produce). */
@@ -100,6 +103,7 @@ export async function openTransactionalProducer(
   opts: TransactionalProducerOptions,
 ): Promise<TransactionalProducer> {
   const { maxRequestBytes } = opts;
+  const compression = compressionType(opts.compression ?? "none");
   const producer = kafkajsClientOf(kafka).producer({
     transactionalId: opts.transactionalId,
     idempotent: true,
@@ -138,6 +142,7 @@ export async function openTransactionalProducer(
           }
           await txn.sendBatch({
             topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            compression,
           });
         }
         if (offsets) {
