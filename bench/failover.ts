@@ -194,13 +194,13 @@ async function main(): Promise<void> {
       marks.push({ event: "SIGKILL", at: Date.now() });
       b.child.kill("SIGKILL");
       await wait(t.sessionTimeoutMs / 1000 + 10, "after the SIGKILL");
-      const end = Date.now();
       await stream.stop();
       await stream.drain(60_000, (m) => progress.update(`draining: ${m} findings to come`));
 
       const events = {} as Record<EventName, WindowFigures>;
       for (const [k, m] of marks.entries()) {
-        const to = marks[k + 1]?.at ?? end;
+        // The last window runs until the drain ends: its stall may end after the stream stopped.
+        const to = marks[k + 1]?.at ?? Infinity;
         events[m.event] = windowFigures(stream.arrivals, PARTITIONS, m.at, to);
         const e = events[m.event];
         progress.note(
@@ -270,6 +270,10 @@ function summarize(results: VariantResult[]): void {
         ),
       );
     }
+    if (r.quiet.p50Ms > 1000)
+      report.notes.push(
+        `${r.variant}: the replicas did not keep up with ${RATE} tx/s (quiet-window p50 latency ${fmt(r.quiet.p50Ms / 1000)} s): the stalls include a backlog; run again at a lower --rate or on a quieter machine`,
+      );
     if (r.missing > 0 || r.duplicates > 0)
       report.notes.push(
         `${r.variant}: ${r.missing} findings missing after the drain, ${r.duplicates} duplicates`,

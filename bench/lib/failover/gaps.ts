@@ -20,7 +20,7 @@ export interface WindowFigures {
  * the longest gap between consecutive findings that ends inside the window (it may start before
  * `from`: findings arrive some latency after their transactions, so the stall an event at `from`
  * causes starts a little earlier at the reader), and the latency percentiles of the transactions
- * sent inside it.
+ * sent inside it. `to` may be Infinity (the last window: until the stream has drained).
  */
 export function windowFigures(
   arrivals: Arrival[],
@@ -38,6 +38,10 @@ export function windowFigures(
       if (cur < from || cur >= to) continue;
       longest = Math.max(longest, cur - prev);
     }
+    // A partition that got nothing at all in the window stalled through it.
+    const before = times.filter((t) => t < from).at(-1);
+    if (!times.some((t) => t >= from && t < to) && Number.isFinite(to))
+      longest = Math.max(longest, to - (before ?? from));
     return longest / 1000;
   });
   const longestGapS = Math.max(...gapsS);
