@@ -12,15 +12,18 @@
  */
 import "./patches.js";
 import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
-import { CompressionCodecs, CompressionTypes } from "kafkajs";
+import kafkajs, { type CompressionTypes as CompressionType } from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
+
+// kafkajs is CommonJS: Node's ESM loader finds no named export `CompressionCodecs` in it.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 export const CODECS = ["none", "gzip", "lz4", "zstd"] as const;
 export type Codec = (typeof CODECS)[number];
 
 const ZSTD_LEVEL = 3;
 
-const TYPES: Record<Codec, CompressionTypes> = {
+const TYPES: Record<Codec, CompressionType> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
   lz4: CompressionTypes.LZ4,
@@ -28,7 +31,7 @@ const TYPES: Record<Codec, CompressionTypes> = {
 };
 
 /** kafkajs's compression type of a codec. */
-export function compressionType(codec: Codec): CompressionTypes {
+export function compressionType(codec: Codec): CompressionType {
   return TYPES[codec];
 }
 
