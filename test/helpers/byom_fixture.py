@@ -8,7 +8,7 @@ run on models whose every number is known, independently of `att model import` (
 the end-to-end tests use).
 
 usage: python byom_fixture.py KIND OUT_DIR [--seed N] [--rows N] [--labels POS,NEG]
-                              [--score-kind probability|decision_function]
+                              [--score-kind probability|decision_function] [--small]
 Writes OUT_DIR/{model.json, model.onnx, explain.json, estimator.pkl, rows.csv, sklearn.json}:
 rows.csv are check rows (float32 values), sklearn.json their scikit-learn scores and predictions.
 """
@@ -69,8 +69,16 @@ def labels_for(X, seed):
     return (z > 0).astype(int)
 
 
-def make_estimator(kind, seed):
+def make_estimator(kind, seed, small=False):
     from sklearn import ensemble, linear_model, pipeline, preprocessing
+
+    if small:  # a few shallow trees: brute-force Shapley values over every subset stay cheap
+        if kind == "random_forest":
+            return ensemble.RandomForestClassifier(n_estimators=3, max_depth=3, random_state=seed)
+        if kind == "gradient_boosting":
+            return ensemble.GradientBoostingClassifier(n_estimators=3, max_depth=3, random_state=seed)
+        if kind == "hist_gradient_boosting":
+            return ensemble.HistGradientBoostingClassifier(max_iter=3, max_depth=3, random_state=seed)
 
     if kind == "random_forest":
         return ensemble.RandomForestClassifier(n_estimators=30, max_depth=8, random_state=seed)
@@ -204,12 +212,13 @@ def main():
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--labels", default="ANOMALOUS,NORMAL")
     ap.add_argument("--score-kind", default="probability")
+    ap.add_argument("--small", action="store_true", help="a few shallow trees (brute-force Shapley checks)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
 
     X = synthetic_rows(4000, a.seed)
     y = labels_for(X, a.seed)
-    est = make_estimator(a.kind, a.seed)
+    est = make_estimator(a.kind, a.seed, a.small)
     est.fit(X, y)
     clf = final_step(est)
     pos = 1
