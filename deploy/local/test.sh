@@ -32,6 +32,7 @@ deploy/local/stack.sh start
 step "lint and types"
 npm run --silent lint
 npm run --silent typecheck
+npx tsx scripts/gen-schemas.ts --check # the published JSON Schemas are the zod contracts (docs/contracts.md)
 
 if [ ! -d ../shared/data ]; then
   echo "NOTE: ../shared/data is absent: tests that need the real mainnet data and the original ATT model will be skipped (each says so)."
