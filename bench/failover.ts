@@ -201,7 +201,8 @@ async function main(): Promise<void> {
       for (const [k, m] of marks.entries()) {
         // The last window runs until the drain ends: its stall may end after the stream stopped.
         const to = marks[k + 1]?.at ?? Infinity;
-        events[m.event] = windowFigures(stream.arrivals, PARTITIONS, m.at, to);
+        // Transactions sent in the last 2 s before the next event are stuck behind that one.
+        events[m.event] = windowFigures(stream.arrivals, PARTITIONS, m.at, to, to - 2000);
         const e = events[m.event];
         progress.note(
           `${variant} ${m.event}: longest gap ${fmt(e.longestGapS)} s (partition ${e.partition}), p99 ${fmt(e.p99Ms)} ms`,

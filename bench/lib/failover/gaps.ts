@@ -27,6 +27,8 @@ export function windowFigures(
   partitions: number,
   from: number,
   to: number,
+  /** Latency counts transactions sent before this (default `to`): the next event's victims are its. */
+  sentBefore = to,
 ): WindowFigures {
   const byPartition: number[][] = Array.from({ length: partitions }, () => []);
   for (const a of arrivals) byPartition[a.partition]!.push(a.at);
@@ -46,7 +48,7 @@ export function windowFigures(
   });
   const longestGapS = Math.max(...gapsS);
   const lat = summarize(
-    arrivals.filter((a) => a.sentAt >= from && a.sentAt < to).map((a) => a.at - a.sentAt),
+    arrivals.filter((a) => a.sentAt >= from && a.sentAt < sentBefore).map((a) => a.at - a.sentAt),
   );
   return {
     longestGapS,
