@@ -21,11 +21,28 @@ function num(x: number, digits = 6): string {
   return Number.isFinite(x) ? String(Number(x.toFixed(digits))) : String(x);
 }
 
+/**
+ * How far past the window's end its findings can be stamped: the findings of the batch that
+ * closed the window are written (and get their Kafka timestamp) just after it closed.
+ */
+export const RETRAIN_END_GRACE_MS = 5_000;
+
+/**
+ * The exact command that retrains on this window's findings (docs/model-loop.md): the
+ * findings topic range that holds its scored transactions, the findings of this model only,
+ * without the transactions an analyst judged to be attacks.
+ */
+export function retrainCommand(r: Pick<DriftReport, "startedAt" | "endedAt" | "modelVersion">): string {
+  const to = new Date(Date.parse(r.endedAt) + RETRAIN_END_GRACE_MS).toISOString();
+  return `att model retrain --from ${r.startedAt} --to ${to} --model-version ${r.modelVersion} --exclude-verdict true-positive`;
+}
+
 export function buildDriftFinding(r: DriftReport, opts: { chainId: number; scope: string }): Finding {
   const why = r.reasons.join("; ");
+  const retrain = retrainCommand(r);
   return {
     name: "Model Drift Detected",
-    description: `Model ${r.modelVersion}: ${why} (window ${r.windowIndex}, ${r.size} scored transactions)`,
+    description: `Model ${r.modelVersion}: ${why} (window ${r.windowIndex}, ${r.size} scored transactions). Retrain on this window: ${retrain}`,
     alertId: ALERT_IDS.drift,
     protocol: "ethereum",
     severity: "Medium",
@@ -48,6 +65,7 @@ export function buildDriftFinding(r: DriftReport, opts: { chainId: number; scope
         r.topFeatures.map((f) => ({ feature: f.feature, psi: num(f.psi, 4) })),
       ),
       reasons: JSON.stringify(r.reasons),
+      retrain_command: retrain,
     },
     addresses: [],
     labels: [],
