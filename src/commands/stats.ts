@@ -22,6 +22,10 @@ export function define(program: Command): void {
     .option("--json", "print the report as JSON instead of tables")
     .option("--export-features <csv>", "write the range's feature rows as the CSV `att model train` reads")
     .option("--top <n>", "anomalies listed", "10")
+    .option(
+      "--exploits-log <file>",
+      "injected exploits (att simulate --exploits-log) as labelled positives (default: ATT_SIMULATE_EXPLOITS_LOG)",
+    )
     .option("--thresholds <spec>", "what-if thresholds: from:to:step or a list", "0.45:0.6:0.01")
     .action(async (flags: StatsFlags) => {
       const { runStats } = await import("../tools/stats/run.js");

@@ -9,6 +9,7 @@ import { fitsBudget, recordLimits, type RecordLimits } from "../sink/limits.js";
 import { allFindingTopics, routeFinding, type RoutedMessage, type RoutingConfig } from "../sink/router.js";
 import { plainFinding, serializeScoredFinding } from "../sink/serialize.js";
 import { shrinkToFit } from "../sink/shrink.js";
+import type { AllowlistPort } from "./allowlist.js";
 import type { FeaturePort, ModelPort } from "./ports.js";
 
 export interface InputMessage {
@@ -32,6 +33,11 @@ export interface ProcessorConfig {
   maxInputBytes?: number | undefined;
   /** What fits in one record per output topic (read from the broker); unset: Kafka's 1 MiB default. */
   limits?: RecordLimits | undefined;
+  /**
+   * Allow-listed senders and contracts (issue 16): their scored findings carry
+   * `metadata.allowlisted` and stay off the alerts topic. Unset: none.
+   */
+  allowlist?: AllowlistPort | undefined;
 }
 
 export interface BatchOutcome {
@@ -270,6 +276,7 @@ export function createBatchProcessor(deps: {
       let finding: Finding;
       let value: string;
       let kind: "normal" | "anomalous" | "invalid";
+      let allowlisted = false;
       if (!o.ok) {
         finding = buildInvalidFinding(
           {
@@ -296,6 +303,7 @@ export function createBatchProcessor(deps: {
         }
         const explanations =
           anomalous || config.explainNormal ? model.explain(o.values, config.explainTopK) : [];
+        allowlisted = config.allowlist?.matches(tx) ?? false;
         const scored = {
           tx,
           features: o.named,
@@ -306,6 +314,7 @@ export function createBatchProcessor(deps: {
           explanations,
           featureTimeSec: perTxFeatureSec,
           modelTimeSec: perTxModelSec,
+          ...(allowlisted ? { allowlisted } : {}),
         };
         if (modelInfo.scoreKind === undefined) {
           // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
@@ -335,7 +344,7 @@ export function createBatchProcessor(deps: {
       counts[kind] += 1;
       findings.push(finding);
       observedAt.push(tx.observedAt);
-      liveOut[i] = routeFinding(finding, config.routing, value);
+      liveOut[i] = routeFinding(finding, config.routing, value, allowlisted);
     }
 
     const records: RoutedMessage[] = [];

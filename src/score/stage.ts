@@ -15,6 +15,8 @@ import { readMaxMessageBytes } from "../kernel/kafka/index.js";
 import { recordLimits, type RecordLimits } from "../sink/limits.js";
 import { allFindingTopics } from "../sink/router.js";
 import { featurePort, modelPort } from "./wiring.js";
+import { labelTopicConfig } from "../kernel/config/labels.js";
+import { openLiveAllowlist } from "./allowlist.js";
 
 export interface ScoreStage {
   readonly model: Model;
@@ -103,6 +105,7 @@ async function openScoreStage(
       numPartitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.topicReplicationFactor,
     })),
+    labelTopicConfig(config.labels.allowlistTopic, config.kafka),
   ]);
 
   // Every record written must fit its topic's max.message.bytes, or the partition behind it stops.
@@ -111,6 +114,15 @@ async function openScoreStage(
     msg: "Output record limits",
     max_message_bytes: Object.fromEntries(limits.bytes),
   });
+
+  // Read to its end before the first batch is scored; followed while the stage runs (issue 16).
+  const allowlist = await openLiveAllowlist(kafka, {
+    topic: config.labels.allowlistTopic,
+    logger,
+    startupTimeoutMs: config.labels.allowlistStartupTimeoutMs,
+    ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+  });
+  shutdown.register("allowlist", () => allowlist.close());
 
   const metrics = createScoreMetrics(registry, { threshold: model.threshold });
   const drift = createDriftMonitorFromConfig(config, {
@@ -134,6 +146,7 @@ async function openScoreStage(
       chainId: config.chain.chainId,
       maxInputBytes: config.score.maxMessageBytes,
       limits: limits.limits,
+      allowlist,
     },
   });
   // No abort signal into the batch: a stop lets the batch in flight finish and commit

@@ -40,6 +40,12 @@ export interface ScoredTx {
   explanations: Attribution[];
   featureTimeSec: number;
   modelTimeSec: number;
+  /**
+   * The sender or the called contract is on the allow-list (issue 16): the finding says so in
+   * `metadata.allowlisted` ("true", after the bot's fields) and stays off the alerts topic.
+   * Absent or false: the finding is exactly the ATT bot's.
+   */
+  allowlisted?: boolean;
 }
 
 export interface InvalidTx {
@@ -181,6 +187,7 @@ export function formatExplanations(explanations: Attribution[]): string {
 export function buildScoredFinding(s: ScoredTx, model: ModelInfo): Finding {
   const alertId = s.anomalous ? ALERT_IDS.anomalous : ALERT_IDS.normal;
   const metadata = scoredMetadata(s, model);
+  if (s.allowlisted) metadata.allowlisted = "true";
   const score = Number(s.score.toFixed(FLOAT_DIGITS));
   const v = verdict(s.anomalous, model);
   return {

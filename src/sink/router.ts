@@ -21,7 +21,16 @@ export interface RoutedMessage {
   headers?: Record<string, string>;
 }
 
-export function routeFinding(f: Finding, cfg: RoutingConfig, value: string): RoutedMessage[] {
+/**
+ * `allowlisted` (issue 16): the finding of an allow-listed sender or contract still goes to the
+ * findings topic (its `metadata.allowlisted` says why), never to the alerts topic.
+ */
+export function routeFinding(
+  f: Finding,
+  cfg: RoutingConfig,
+  value: string,
+  allowlisted = false,
+): RoutedMessage[] {
   const out: RoutedMessage[] = [];
   const isNormal = f.alertId === ALERT_IDS.normal;
   const headers = { "att-alert-id": f.alertId };
@@ -29,7 +38,8 @@ export function routeFinding(f: Finding, cfg: RoutingConfig, value: string): Rou
     out.push({ topic: cfg.findingsTopic, key: f.uniqueKey, value, headers });
   if (isNormal && cfg.normalFindings === "topic" && cfg.normalTopic)
     out.push({ topic: cfg.normalTopic, key: f.uniqueKey, value, headers });
-  if (!isNormal && cfg.alertsTopic) out.push({ topic: cfg.alertsTopic, key: f.uniqueKey, value, headers });
+  if (!isNormal && cfg.alertsTopic && !allowlisted)
+    out.push({ topic: cfg.alertsTopic, key: f.uniqueKey, value, headers });
   return out;
 }
 

@@ -25,7 +25,11 @@ const SCORED_TAIL_KEYS = new Set([
   "feature_generation_response_time_sec",
   "model_pred_response_time_sec",
   "model_explanations",
+  "allowlisted",
 ]);
+
+/** The metadata field of an allow-listed sender's or contract's finding (src/sink/findings.ts). */
+const ALLOWLISTED = `,"allowlisted":"true"`;
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 
@@ -67,6 +71,8 @@ function modelParts(m: ModelInfo): { version: string; threshold: string } {
   return lastModel;
 }
 
+const PARTS: string[] = [];
+
 const HEAD = {
   anomalous: `{"name":"Anomalous Transaction","description":`,
   normal: `{"name":"Normal Transaction","description":`,
@@ -102,18 +108,31 @@ export function serializeScoredFinding(s: ScoredTx, model: ModelInfo): Serialize
   const m = modelParts(model);
   const from = esc(tx.from);
   const kind = a ? "anomalous" : "normal";
-  let out = `${HEAD[kind]}${esc(`${tx.from} executed ${kind} tx with token transfers`)}${AFTER_DESCRIPTION[kind]}${from}`;
+  // Pieces joined once at the end: the JSON is one flat string at once. (Appending with += would
+  // leave a rope of ~100 small strings per finding alive until Kafka encodes it, which the
+  // garbage collector then copies and promotes: measured twice the GC time of the reference.)
+  const out = PARTS;
+  out.length = 0;
+  out.push(
+    `${HEAD[kind]}${esc(`${tx.from} executed ${kind} tx with token transfers`)}${AFTER_DESCRIPTION[kind]}${from}`,
+  );
   let i = 0;
-  for (const name in s.features) out += `${prefixes[i++]}${fmt(s.features[name]!)}"`;
-  out += `,"max_single_token_transfers_name":${esc(s.maxSingleTokenName)},"token_types":${esc(JSON.stringify(s.tokenTypes))},"prediction":"${a ? "ANOMALY" : "NORMAL"}","anomaly_score":"${fmt(s.score)}","anomaly_threshold":"${m.threshold}","model_version":${m.version},"feature_generation_response_time_sec":"${fmt(s.featureTimeSec)}","model_pred_response_time_sec":"${fmt(s.modelTimeSec)}","model_explanations":${esc(formatExplanations(s.explanations))}},"addresses":[${from}],"labels":[`;
+  for (const name in s.features) out.push(prefixes[i++]!, fmt(s.features[name]!), '"');
+  out.push(
+    `,"max_single_token_transfers_name":${esc(s.maxSingleTokenName)},"token_types":${esc(JSON.stringify(s.tokenTypes))},"prediction":"${a ? "ANOMALY" : "NORMAL"}","anomaly_score":"${fmt(s.score)}","anomaly_threshold":"${m.threshold}","model_version":${m.version},"feature_generation_response_time_sec":"${fmt(s.featureTimeSec)}","model_pred_response_time_sec":"${fmt(s.modelTimeSec)}","model_explanations":${esc(formatExplanations(s.explanations))}${s.allowlisted ? ALLOWLISTED : ""}},"addresses":[${from}],"labels":[`,
+  );
   const txHash = esc(tx.txHash);
   if (a) {
     const confidence = Math.min(1, Math.max(0, Number(s.score.toFixed(6))));
-    out += `{"entityType":"Transaction","entity":${txHash},"label":"attacker","confidence":${num(confidence)},"remove":false,"metadata":{"custom_value":"anomalous","model_version":${m.version}}}`;
+    out.push(
+      `{"entityType":"Transaction","entity":${txHash},"label":"attacker","confidence":${num(confidence)},"remove":false,"metadata":{"custom_value":"anomalous","model_version":${m.version}}}`,
+    );
   }
   const chainId = num(tx.chainId);
-  out += `],"uniqueKey":"${uniqueKey}","source":{"transactions":[{"chainId":${chainId},"hash":${txHash}}],"blocks":[{"chainId":${chainId},"hash":${esc(tx.blockHash)},"number":${num(tx.blockNumber)}}]},"timestamp":"${new Date(tx.blockTimestamp * 1000).toISOString()}"}`;
-  return new SerializedFinding(out, alertId, uniqueKey);
+  out.push(
+    `],"uniqueKey":"${uniqueKey}","source":{"transactions":[{"chainId":${chainId},"hash":${txHash}}],"blocks":[{"chainId":${chainId},"hash":${esc(tx.blockHash)},"number":${num(tx.blockNumber)}}]},"timestamp":"${new Date(tx.blockTimestamp * 1000).toISOString()}"}`,
+  );
+  return new SerializedFinding(out.join(""), alertId, uniqueKey);
 }
 
 /**

@@ -3,6 +3,7 @@ import { commonOptions } from "./common.js";
 import { enrichOptions } from "./enrich.js";
 import { ingestOptions } from "./ingest.js";
 import { kafkaOptions } from "./kafka.js";
+import { labelsOptions } from "./labels.js";
 import { modelOptions } from "./model.js";
 import { monitorOptions } from "./monitor.js";
 import { formatDefault, loadSection, throwIfProblems, type Section, type SectionValues } from "./option.js";
@@ -27,6 +28,7 @@ export const sections = {
   score: scoreOptions,
   monitor: monitorOptions,
   simulate: simulateOptions,
+  labels: labelsOptions,
 } satisfies Record<string, Section>;
 
 export type Sections = typeof sections;

@@ -13,6 +13,8 @@ export interface KeptFinding {
   /** Block time, unix seconds. */
   blockTime?: number;
   txHash?: string;
+  /** Chain of the transaction (source.transactions[0].chainId): labels are keyed by it. */
+  chainId?: number;
   from?: string;
   explanations?: string;
   invalidCode?: string;
@@ -123,6 +125,7 @@ export function createFindingsCollector(opts: {
         severity: f.severity,
         modelVersion: version,
         txHash: f.source.transactions?.[0]?.hash,
+        chainId: f.source.transactions?.[0]?.chainId,
         from: md.from,
         blockTime: Math.floor(Date.parse(f.timestamp) / 1000),
       };

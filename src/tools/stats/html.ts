@@ -152,6 +152,15 @@ export function formatHtml(r: StatsReport): string {
   body.push("<h2>Score distribution</h2>", scoreChart(r));
   body.push("<h2>Anomaly rate over blocks</h2>", rateOverBlocksChart(r));
   body.push("<h2>What if the threshold were…</h2>", whatIfChart(r), table(tables.whatIf(r)));
+  if (r.labels && r.labels.labelled + r.labels.missedWithoutFinding > 0) {
+    body.push(
+      "<h2>Precision and recall</h2>",
+      `<div class="kpis">${kpi("precision", pct(r.labels.precision, 1), `${int(r.labels.tp)} of ${int(r.labels.tp + r.labels.fp)} labelled alerts`)}${kpi("recall", pct(r.labels.recall, 1), `${int(r.labels.tp)} of ${int(r.labels.tp + r.labels.fn)} labelled positives`)}</div>`,
+      table(tables.labels(r)),
+      table(tables.labelsWhatIf(r)),
+    );
+    if (r.labels.falsePositives.length) body.push(table(tables.falsePositives(r), "mono"));
+  }
   if (r.featurePsi.length)
     body.push("<h2>Feature drift (PSI vs training)</h2>", table(tables.featurePsi(r, 15)));
   if (r.versions.length > 1) body.push("<h2>Model versions</h2>", table(tables.versions(r)));

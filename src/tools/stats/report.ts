@@ -4,7 +4,9 @@ import type { MonitorCard } from "../../monitor/card.js";
 import { createBinner, shareAtOrAbove } from "../../monitor/histogram.js";
 import { psi } from "../../monitor/psi.js";
 import { buildDriftReference } from "../../monitor/reference.js";
+import type { LabelSet } from "../labels/labels.js";
 import type { CollectorCounters, KeptFinding } from "./collect.js";
+import { labelledStats, type LabelledStats } from "./labelled.js";
 import type { OpenTransaction, PartitionRange } from "./read-range.js";
 
 export interface StatsOptions {
@@ -18,6 +20,8 @@ export interface StatsOptions {
   thresholds?: number[];
   topN?: number;
   blockBins?: number;
+  /** Verdicts and exploits: precision and recall (unset: no `labels` section). */
+  labels?: LabelSet;
 }
 
 export interface StatsReport {
@@ -85,6 +89,8 @@ export interface StatsReport {
     explanations: string[];
   }[];
   driftFindings: { windowIndex: string; windowEnd: string; reasons: string[]; uniqueKey: string }[];
+  /** Precision and recall against verdicts and injected exploits; null when no labels were read. */
+  labels: LabelledStats | null;
   notes: string[];
 }
 
@@ -374,6 +380,14 @@ export function buildStatsReport(
       reasons: parseExplanations(f.metadata.reasons),
       uniqueKey: f.uniqueKey,
     })),
+    labels: o.labels
+      ? labelledStats(all, o.labels, {
+          fromMs: o.fromMs,
+          toMs: o.toMs,
+          thresholds: whatIfThresholds,
+          topN: o.topN ?? 10,
+        })
+      : null,
     notes,
   };
 }

@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { loadConfig } from "../../kernel/config/index.js";
 import { ConfigError, ModelError } from "../../kernel/errors.js";
 import { createKafka } from "../../kernel/kafka/index.js";
 import { createLogger } from "../../kernel/logger.js";
+import { loadLabels } from "../labels/labels.js";
 import { findMonitorCard, loadMonitorCard, type MonitorCard } from "../../monitor/card.js";
 import { createFindingsCollector } from "./collect.js";
 import { exportFeatureCsv } from "./export-features.js";
@@ -24,6 +26,8 @@ export interface StatsFlags {
   exportFeatures?: string;
   top?: string;
   thresholds?: string;
+  /** JSONL of injected exploits (att simulate --exploits-log); default ATT_SIMULATE_EXPLOITS_LOG if that file exists. */
+  exploitsLog?: string;
 }
 
 export interface StatsIo {
@@ -112,6 +116,17 @@ export async function runStats(flags: StatsFlags, io: StatsIo = {}): Promise<Sta
     ...(io.signal ? { signal: io.signal } : {}),
   });
   progress.done(result.read);
+  // Labels for precision and recall: the verdicts topic (compacted, read whole) and exploit logs.
+  const exploitLogs = flags.exploitsLog
+    ? [flags.exploitsLog]
+    : config.simulate.exploitsLog && existsSync(config.simulate.exploitsLog)
+      ? [config.simulate.exploitsLog]
+      : [];
+  const labels = await loadLabels(kafka, {
+    verdictsTopic: config.labels.verdictsTopic,
+    exploitLogs,
+    logger,
+  });
   if (collector.firstError) {
     logger.warn({
       msg: "Skipped records that are not Forta findings",
@@ -144,6 +159,7 @@ export async function runStats(flags: StatsFlags, io: StatsIo = {}): Promise<Sta
       ...(card ? { card } : {}),
       ...(thresholds ? { thresholds } : {}),
       topN,
+      labels,
     },
   );
 

@@ -58,6 +58,47 @@ export const tables = {
       allExplanations ? a.explanations.join(", ") : (a.explanations[0] ?? ""),
     ]),
   }),
+  /** Precision and recall against verdicts and exploits (r.labels must be set). */
+  labels: (r: StatsReport): Table => {
+    const l = r.labels!;
+    return {
+      headers: ["", "value", ""],
+      rows: [
+        [
+          "precision (flagged: ANOMALOUS)",
+          pct(l.precision, 1),
+          `${int(l.tp)} TP / ${int(l.tp + l.fp)} flagged with a label`,
+        ],
+        [
+          "recall",
+          pct(l.recall, 1),
+          `${int(l.tp)} TP / ${int(l.tp + l.fn)} labelled positives${l.missedWithoutFinding ? ` (${int(l.missedWithoutFinding)} injected without a finding)` : ""}`,
+        ],
+        ["false positives", int(l.fp), "verdict false-positive or benign"],
+        ["true negatives", int(l.tn), "labelled negative, not flagged"],
+        [
+          "labelled findings",
+          int(l.labelled),
+          `${int(l.bySource.verdict)} by verdict, ${int(l.bySource.injected)} injected exploits, ${int(l.bySource["known-exploit"])} known exploits; ${int(l.verdictsOnTopic)} verdicts on the topic`,
+        ],
+      ],
+    };
+  },
+  labelsWhatIf: (r: StatsReport): Table => ({
+    headers: ["threshold", "precision", "recall", "TP", "FP", "FN"],
+    rows: r.labels!.whatIf.map((w) => [
+      w.threshold.toFixed(2),
+      pct(w.precision, 1),
+      pct(w.recall, 1),
+      int(w.tp),
+      int(w.fp),
+      int(w.fn),
+    ]),
+  }),
+  falsePositives: (r: StatsReport): Table => ({
+    headers: ["tx hash", "score", "from", "verdict"],
+    rows: r.labels!.falsePositives.map((f) => [f.txHash, f.score.toFixed(4), f.from ?? "–", f.verdict]),
+  }),
   driftFindings: (r: StatsReport): Table => ({
     headers: ["window", "ended", "reasons"],
     rows: r.driftFindings.map((d) => [d.windowIndex, d.windowEnd, d.reasons.join("; ")]),

@@ -83,6 +83,24 @@ export function formatTerminal(r: StatsReport): string {
 
   out.push(section("What if the threshold were…", render(tables.whatIf(r))));
 
+  if (r.labels && r.labels.labelled + r.labels.missedWithoutFinding > 0) {
+    out.push(
+      section(
+        "Precision and recall (verdicts, injected exploits)",
+        render(tables.labels(r), ["l", "r", "l"]),
+      ),
+    );
+    out.push(section("Precision and recall if the threshold were…", render(tables.labelsWhatIf(r))));
+    if (r.labels.falsePositives.length)
+      out.push(
+        section("Alerts marked false-positive", render(tables.falsePositives(r), ["l", "r", "l", "l"])),
+      );
+  } else if (r.labels) {
+    out.push(
+      section("Precision and recall", "(no labelled transaction in the range: att verdict <tx-hash> …)"),
+    );
+  }
+
   if (r.featurePsi.length) {
     out.push(section("Most drifted features (PSI vs training)", render(tables.featurePsi(r, 10))));
   }
