@@ -200,10 +200,11 @@ def import_sklearn(args, path: Path, saved_as: str, version: str, *, display, co
         given = _given_features(args)
         if given is not None:
             common += ["--features-json", json.dumps(given)]
-        _run_worker(python, [*common, "--describe"])
-        desc = json.loads((work / "info.json").read_text())
-        if desc["kind"] == "isolation_forest":
-            return {"isolation_forest_pickle": None}  # handled by the caller (skops IsolationForest: see cli)
+        if given is None and (args.check_rows or args.marginals):  # rows are read by name: ask the model for its names
+            _run_worker(python, [*common, "--describe"])
+            desc = json.loads((work / "info.json").read_text())
+        else:
+            desc = {"features": None, "n_features": len(given) if given else "?"}
         features = desc["features"] or given
         if features is None:
             raise _refuse(

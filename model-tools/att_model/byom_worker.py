@@ -128,6 +128,14 @@ def generated_rows(model, a: dict, folded: explain_data.Folded, n_features: int,
                 if f >= 0:
                     per_feature.setdefault(f, []).append(thr)
     X = np.empty((n, n_features))
+    if doc is not None and doc["kind"] == "linear":  # margins spread over about +-4 around the intercept
+        coef = np.abs(np.asarray(doc["coef"], dtype=np.float64))
+        centre = -folded.c / folded.a
+        width = 2.0 / (np.where(coef > 0, coef, 1.0) * np.sqrt(n_features))
+        X = centre + rng.normal(0, 1, (n, n_features)) * width
+        if folded.impute is not None:
+            X[rng.random(X.shape) < 0.02] = np.nan
+        return X.astype(np.float32)
     for j in range(n_features):
         vals = np.asarray(per_feature.get(j, []), dtype=np.float64)
         if len(vals):
@@ -135,10 +143,12 @@ def generated_rows(model, a: dict, folded: explain_data.Folded, n_features: int,
             span = max(hi - lo, abs(hi), 1.0)
             picks = rng.choice(vals, n) + rng.normal(0, 0.05, n) * span * rng.random(n)
             X[:, j] = np.where(rng.random(n) < 0.1, rng.uniform(lo - 0.1 * span, hi + 0.1 * span, n), picks)
-        else:
+        elif folded.a[j] != 1.0 or folded.c[j] != 0.0:  # a scaler: around its centre, in its units
             mean = -folded.c[j] / folded.a[j]
             scale = 1.0 / folded.a[j]
             X[:, j] = mean + scale * rng.normal(0, 1.5, n)
+        else:  # unknown scale: signed, log-uniform magnitudes 0.1 .. 1e4
+            X[:, j] = rng.normal(0, 1, n) * 10.0 ** rng.uniform(-1, 4, n)
     if folded.impute is not None or a["kind"] == "hist_gradient_boosting":
         X[rng.random(X.shape) < 0.02] = np.nan
     return X.astype(np.float32)

@@ -81,6 +81,13 @@ def _numpy_allowed() -> dict[tuple[str, str], object]:
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(mod, "_reconstruct")] = multiarray._reconstruct
         allowed[(mod, "scalar")] = multiarray.scalar
+    try:  # protocol-5 pickles carry array bytes through numeric._frombuffer
+        from numpy._core import numeric
+    except ImportError:
+        from numpy.core import numeric
+    if hasattr(numeric, "_frombuffer"):
+        for mod in ("numpy.core.numeric", "numpy._core.numeric"):
+            allowed[(mod, "_frombuffer")] = numeric._frombuffer
     allowed[("numpy", "ndarray")] = np.ndarray
     allowed[("numpy", "dtype")] = np.dtype
     # numpy >= 1.25 pickles dtypes by their class, e.g. numpy.dtypes.Float64DType

@@ -94,7 +94,7 @@ def build(kind: str, seed: int):
         ),
         "pipeline_robust_gradient_boosting": lambda: Pipeline([("scale", RobustScaler()), ("clf", GradientBoostingClassifier(max_depth=3, **trees))]),
         "pipeline_imputer_standard_hist_gradient_boosting": lambda: Pipeline(
-            [("impute", SimpleImputer(strategy="mean")), ("scale", StandardScaler()), ("clf", HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=seed))]
+            [("impute", SimpleImputer(strategy="constant", fill_value=-1.0)), ("scale", StandardScaler()), ("clf", HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=seed))]
         ),
     }[kind]()
 
@@ -131,7 +131,7 @@ def main() -> None:
     for kind in args.kinds.split(","):
         model = build(kind, args.seed)
         Xt = X
-        if kind.startswith("pipeline_imputer"):
+        if "imputer" in kind:
             Xt = X.copy()
             Xt[rng.random(Xt.shape) < 0.05] = np.nan  # the imputer has something to do
         model.fit(Xt, y) if kind != "isolation_forest" else model.fit(Xt)
