@@ -19,6 +19,11 @@ export function define(program: Command): void {
     .option("--duration <s>", "stop after this many seconds (default: until Ctrl-C)")
     .option("--rows <n>", "no chain: write the feature rows of N simulated transactions")
     .option("--out <file.csv>", "with --rows: the CSV to write (att model train --input accepts it)")
+    .option("--shift-at <s>", "seconds into the traffic after which --shift-mix applies (default 0)")
+    .option(
+      "--shift-mix <spec>",
+      "a lasting shift in the traffic mix: SYMBOL:SHARE[,…] — that share of normal transactions also moves the token (docs/model-loop.md)",
+    )
     .option("--exploit-rows <n>", "with --rows: also append N exploit rows (label=exploit)")
     .action(async (opts: Record<string, string | undefined>) => {
       const { runSimulateCommand } = await import("../tools/simulate/run.js");

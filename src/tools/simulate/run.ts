@@ -5,6 +5,7 @@ import { createRuntime } from "../../kernel/runtime.js";
 import { randomSeed } from "./random.js";
 import { simulateFeatureRows, writeRowsCsv } from "./rows.js";
 import { createSimulator } from "./simulator.js";
+import { parseMixShift } from "./mix-shift.js";
 import { loadSimulationSources } from "./sources.js";
 
 export interface SimulateCommandOptions {
@@ -19,6 +20,9 @@ export interface SimulateCommandOptions {
   rows?: string;
   out?: string;
   exploitRows?: string;
+  /** Seconds into the traffic after which --shift-mix applies (default 0). */
+  shiftAt?: string;
+  shiftMix?: string;
 }
 
 function positiveInt(flag: string, raw: string | undefined, def: number): number {
@@ -48,6 +52,9 @@ export async function runSimulateCommand(opts: SimulateCommandOptions): Promise<
   }
   // Before the node is touched: a bad --duration must not leave tokens deployed behind it.
   const durationS = positiveInt("--duration", opts.duration, 0);
+  const shiftAtS = positiveInt("--shift-at", opts.shiftAt, 0);
+  if (opts.shiftAt !== undefined && opts.shiftMix === undefined)
+    throw new ConfigError("--shift-at needs --shift-mix: att simulate --shift-at <s> --shift-mix SHIB:0.8");
   // Own signal handling: the first Ctrl-C stops the traffic and still prints the totals; a
   // second one exits at once.
   const rt = await createRuntime("simulate", { overrides, serveMetrics: false, signals: false });
@@ -107,6 +114,9 @@ export async function runSimulateCommand(opts: SimulateCommandOptions): Promise<
     maxAgeMinutes: c.maxAgeYears * 525_960,
     maxPending: c.maxPending,
     ...(c.exploitsLog ? { exploitsLog: resolve(c.exploitsLog) } : {}),
+    ...(opts.shiftMix
+      ? { shift: { afterMs: shiftAtS * 1000, mix: parseMixShift(opts.shiftMix, sources.tokens) } }
+      : {}),
     logger: rt.logger,
   });
   rt.shutdown.register("simulator", () => sim.close());

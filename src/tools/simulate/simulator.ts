@@ -3,6 +3,7 @@ import { poolAges, randomAddress, type SimAccount } from "./accounts.js";
 import { DEFAULT_EXPLOIT_TEMPLATES, exploitAge, exploitPlan, templatesByName } from "./exploits.js";
 import { createTrafficGenerator, type TxPlan } from "./generator.js";
 import type { Marginals } from "./marginals.js";
+import { applyMixShift, type MixShift } from "./mix-shift.js";
 import { createRandom } from "./random.js";
 import { createExploitRecorder } from "./recorder.js";
 import { createRpcClient } from "../../rpc/client.js";
@@ -29,6 +30,8 @@ export interface SimulatorOptions {
   logger: Logger;
   onSent?: (tx: SentTx) => void;
   rpcTimeoutMs?: number;
+  /** From `afterMs` into run() on, normal traffic follows `mix` (mix-shift.ts). */
+  shift?: { afterMs: number; mix: MixShift };
 }
 
 export interface Simulator {
@@ -40,6 +43,8 @@ export interface Simulator {
   stats(): SenderStats;
   /** Exploit transactions injected so far. */
   exploits(): readonly SentTx[];
+  /** Wall time (ms) of the first transaction planned in the shifted mix, once there is one. */
+  shiftedAt(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -96,8 +101,22 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
   let setup: ChainSetup | undefined;
   let sender: ReturnType<typeof createTrafficSender> | undefined;
 
+  let runStartedAt: number | undefined;
+  let shiftedAt: number | undefined;
+  const shiftRng = createRandom(opts.seed + 2);
+  const shifting = () => {
+    if (!opts.shift || runStartedAt === undefined) return false;
+    if (shiftedAt !== undefined) return true;
+    if (Date.now() - runStartedAt < opts.shift.afterMs) return false;
+    shiftedAt = Date.now();
+    opts.logger.info({ msg: "Traffic mix shifted", mix: opts.shift.mix.tokens });
+    return true;
+  };
   const plans = {
-    normal: (): TxPlan => generator.next(),
+    normal: (): TxPlan =>
+      shifting()
+        ? applyMixShift(generator.next(), opts.shift!.mix, shiftRng, tokensBySymbol)
+        : generator.next(),
     exploit: (): TxPlan => exploitPlan(rng, rng.pick(templates), tokensBySymbol),
   };
 
@@ -131,6 +150,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     },
     async run(runOpts) {
       if (!sender) throw new Error("Simulator.run() before setup()");
+      runStartedAt ??= Date.now();
       return sender.run(runOpts);
     },
     stats: () =>
@@ -141,6 +161,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         pausedMs: 0,
       },
     exploits: () => recorder.list(),
+    shiftedAt: () => shiftedAt,
     close: () => recorder.close(),
   };
 }
