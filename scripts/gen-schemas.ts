@@ -65,7 +65,7 @@ export const PUBLISHED: readonly Published[] = [
     title: "Verdict v1",
     description:
       "An analyst's verdict on one transaction (topic att.verdicts.v1, compacted). Kafka key: <chainId>:<txHash>; " +
-      "the latest value per key wins; a null value (tombstone) withdraws the verdict. Published ahead of its writer.",
+      "the latest value per key wins; a null value (tombstone) withdraws the verdict. Written by att verdict.",
   },
   {
     file: "allowlist-entry.v1.schema.json",
@@ -73,8 +73,8 @@ export const PUBLISHED: readonly Published[] = [
     title: "Allow-list entry v1",
     description:
       "An address known to be benign (topic att.allowlist.v1, compacted). Kafka key: <chainId>:<address>; the " +
-      "latest value per key is the entry; a null value (tombstone) under the same key removes it. Published " +
-      "ahead of its writer.",
+      "latest value per key is the entry; a null value (tombstone) under the same key removes it. Written by " +
+      "att allowlist add|remove.",
   },
 ];
 

@@ -3,9 +3,9 @@ import { address } from "./token-transfer-tx.js";
 
 /**
  * Allow-list entry v1 — an address known to be benign (an MEV bot, an exchange's hot wallet, a
- * router contract), the value of the compacted allow-list topic (`att.allowlist.v1`). Published
- * ahead of the tools that write and read it (issue 16's `att allowlist add|remove|list`, and the
- * score stage that marks allow-listed findings and keeps them off the alerts topic).
+ * router contract), the value of the compacted allow-list topic (`att.allowlist.v1`). Defined
+ * before the tools that write and read it: `att allowlist add|remove|list`, and the score stage
+ * that marks allow-listed findings and keeps them off the alerts topic.
  *
  * Kafka key: `<chainId>:<address>` (e.g. `1:0xab…`). The topic is compacted, so the current
  * list is the latest value of every key: a reader builds it by reading the topic from the

@@ -3,9 +3,9 @@ import { hash32 } from "./token-transfer-tx.js";
 
 /**
  * Verdict v1 — an analyst's judgement of one scored transaction, the value of the compacted
- * verdicts topic (`att.verdicts.v1`). Published ahead of the tool that writes it (issue 16's
- * `att verdict`), so that its readers (precision and recall in `att stats` and `att model
- * compare`, retraining that excludes true positives) and any other subscriber share one shape.
+ * verdicts topic (`att.verdicts.v1`). Defined before the tools so that the writer (`att verdict`),
+ * its readers (precision and recall in `att stats` and `att model compare`, retraining that
+ * excludes true positives) and any other subscriber share one shape.
  *
  * Kafka key: `<chainId>:<txHash>` (e.g. `1:0xab…`), so compaction keeps the latest verdict per
  * transaction; a later verdict replaces an earlier one, a tombstone (null value) withdraws it.
