@@ -1,10 +1,12 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ALERT_IDS, parseFinding } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
+import { loadConfig } from "../src/kernel/config/index.js";
+import { groupTimingProblems } from "../src/kernel/config/score.js";
 import { sleep } from "../src/kernel/shutdown.js";
 import { startStandin } from "./fixtures/api-standin/server.js";
 import { connectedAdmin, connectedProducer, readTopic } from "./helpers/kafka.js";
-import { spawnAtt, type AttProcess } from "./helpers/processes.js";
+import { runAtt, spawnAtt, type AttProcess } from "./helpers/processes.js";
 import { testRedis } from "./helpers/redis.js";
 import { createScoreTopics, scoreEnv, type ScoreTopics } from "./helpers/score-env.js";
 import { seedEnrichmentCache, syntheticTxs, TEST_TOKENS, toKafkaMessages } from "./helpers/transfers.js";
@@ -68,6 +70,31 @@ async function waitAllCommitted(t: ScoreTopics, timeoutMs = 180_000) {
     )
     .toEqual(high);
 }
+
+describe("group timing options", () => {
+  it("default to an 8 s session, 500 ms heartbeats and a 60 s rebalance timeout, which fit together", () => {
+    const s = loadConfig({}).score;
+    expect([s.sessionTimeoutMs, s.heartbeatIntervalMs, s.rebalanceTimeoutMs]).toEqual([8000, 500, 60_000]);
+    expect(groupTimingProblems(s)).toEqual([]);
+  });
+
+  it("refuse a heartbeat above a third of the session and a rebalance timeout below it, saying how to fix it", async () => {
+    const problems = groupTimingProblems({
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 3000,
+      rebalanceTimeoutMs: 5000,
+    });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^ATT_SCORE_HEARTBEAT_MS: got 3000, .*Expected: at most 2000\. Fix: /);
+    expect(problems[1]).toMatch(
+      /^ATT_SCORE_REBALANCE_TIMEOUT_MS: got 5000, .*Expected: at least 6000\. Fix: /,
+    );
+    // att score stops at start-up, before it joins any group, with the same message.
+    const r = await runAtt(["score"], { ATT_SCORE_HEARTBEAT_MS: "4000", ATT_METRICS_PORT: "0" });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr + r.stdout).toContain("ATT_SCORE_HEARTBEAT_MS: got 4000");
+  });
+});
 
 describe("att score failover", () => {
   it(

@@ -135,7 +135,12 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     allowAutoTopicCreation: false,
   });
   const admin = o.kafka.admin();
-  // Sinks are valid for one group generation: a rejoin may have moved partitions elsewhere and back.
+  // A partition's sink (its transactional producer) is kept while the partition stays assigned
+  // here across rebalances, so that a rebalance does not start a fresh producer for every
+  // partition of every replica (InitProducerId and an offset fetch each, before the first batch).
+  // If the partition was owned elsewhere in between (this replica was expelled and got it back),
+  // that owner fenced the kept producer: its next commit fails, the chunk is re-read and the sink
+  // is opened again (the new owner's rule: fence first, then read the committed offset).
   let generation = 0;
   const sinks = new Map<number, { sink: PartitionSink; generation: number }>();
   let joined = false;
@@ -149,6 +154,14 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   consumer.on("group-join", (e) => {
     generation += 1;
     joined = true;
+    const mine = new Set(e.memberAssignment[o.topic] ?? []);
+    for (const [partition, cur] of sinks) {
+      if (mine.has(partition)) cur.generation = generation;
+      else {
+        sinks.delete(partition);
+        void cur.sink.close().catch(() => undefined);
+      }
+    }
     o.logger.info({
       msg: "Joined consumer group",
       group_id: o.groupId,
@@ -335,6 +348,9 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   ): Promise<void> {
     const current = () => owned() && beats.groupChanged === undefined;
     const active = () => current() && !stopController.signal.aborted && !fatal;
+    // A batch fetched before a rebalance took its partition away must not open a producer that
+    // would fence the new owner's.
+    if (!current()) return;
     const sink = await sinkFor(batch.partition);
     let messages = batch.messages;
     // Skip what a previous owner already committed (see openPartitionSink).
