@@ -43,12 +43,13 @@ const ROUTING = { findingsTopic: "f", normalFindings: "main" as const, alertsTop
 
 describe("allow-listed findings", () => {
   it("carry metadata.allowlisted in the same bytes from the builder and the lean serializer", () => {
-    for (const features of [
+    const lists: Record<string, number>[] = [
       { USDC_transfers: 2, USDC_value: 12.5 },
       // A feature of that name makes the serializer fall back to the reference (the mark takes
       // the feature's place and value: the same bytes either way).
       { USDC_transfers: 2, allowlisted: 7 },
-    ]) {
+    ];
+    for (const features of lists) {
       for (const anomalous of [true, false]) {
         const s = { ...scored(1, anomalous, features), allowlisted: true };
         const reference = JSON.stringify(buildScoredFinding(s, MODEL));
