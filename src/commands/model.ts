@@ -35,7 +35,9 @@ const versionArgs = (v: string | undefined) => (v === undefined ? [] : ["--versi
 export function define(program: Command): void {
   const model = program
     .command("model")
-    .description("Import, train, inspect, list and score IsolationForest models");
+    .description(
+      "Import (any supported scikit-learn model or ONNX file), train, inspect, list and score models",
+    );
 
   model
     .command("list")
@@ -53,7 +55,7 @@ export function define(program: Command): void {
     .command("inspect")
     .argument("[model]", "model folder, or registry version (default: the registry's DEFAULT)")
     .description(
-      "Verify a model as the worker would (hashes, card, ONNX graph, forest) and print its card summary",
+      "Verify a model as the worker would (hashes, card, ONNX graph, forest/explain.json, probe rows) and print its card summary: estimator, score kind, labels, threshold, parity report, explanations",
     )
     .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
     .option("--json", "print JSON")
@@ -76,9 +78,12 @@ export function define(program: Command): void {
       "--model <model>",
       "model folder or registry version (default: ATT_MODEL_DIR / ATT_MODEL_VERSION / DEFAULT)",
     )
-    .option("--explain", "add each row's top TreeSHAP attributions")
+    .option("--explain", "add each row's top attributions (TreeSHAP, or the exact linear attribution)")
     .option("--top-k <n>", "attributions per row with --explain (ATT_SCORE_EXPLAIN_TOP_K)")
-    .option("--threshold <score>", "anomaly threshold instead of the card's (ATT_MODEL_THRESHOLD)")
+    .option(
+      "--threshold <score>",
+      "threshold instead of the card's: positive iff score >= it (ATT_MODEL_THRESHOLD)",
+    )
     .option("--registry <dir>", "registry folder (ATT_MODEL_REGISTRY)")
     .action(
       async (
@@ -119,19 +124,20 @@ export function define(program: Command): void {
   model
     .command("import")
     .argument(
-      "<pickle>",
-      "scikit-learn IsolationForest pickle (read with a restricted unpickler; no pickle code runs)",
+      "<file>",
+      "scikit-learn model saved with pickle, joblib or skops (read through an allow-list; no code in the file runs), or an .onnx file",
     )
     .requiredOption("--out <dir>", "model folder to create; {version} is replaced by the version")
+    .option(...MODEL_VERSION)
     .description(
-      `Convert an IsolationForest pickle into a model folder (model.onnx, forest.json, model.json). ${PASS_THROUGH}`,
+      `Convert a scikit-learn model (IsolationForest, RandomForest, ExtraTrees, GradientBoosting, HistGradientBoosting, LogisticRegression, scaler/imputer Pipelines) in its own scikit-learn version into a model folder, proving parity first (docs/model.md "Bring your own model"). ${PASS_THROUGH}`,
     )
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (pickle: string, opts: { out: string; modelVersion?: string }, cmd: Command) => {
+    .action(async (file: string, opts: { out: string; modelVersion?: string }, cmd: Command) => {
       await delegate([
         "import",
-        pickle,
+        file,
         "--out",
         opts.out,
         ...versionArgs(opts.modelVersion),

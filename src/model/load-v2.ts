@@ -90,6 +90,38 @@ function probeScale(exact: ExplainModel, row: Float32Array, score: number): numb
   return scale;
 }
 
+const f32 = new Float32Array(1);
+const i32 = new Int32Array(f32.buffer);
+/** The smallest float32 above `t` (t finite). */
+function float32Above(t: number): number {
+  f32[0] = t;
+  if (f32[0]! > t) return f32[0]!;
+  if (f32[0] === 0) return 1.401298464324817e-45;
+  i32[0] = f32[0]! > 0 ? i32[0]! + 1 : i32[0]! - 1;
+  return f32[0]!;
+}
+
+/**
+ * Rows on the far side of the splits: every feature at the smallest float32 above one of its
+ * thresholds. A float32 input between a float64 threshold rounded down and the same threshold
+ * rounded to nearest goes right in scikit-learn and left in a graph whose thresholds were
+ * rounded to nearest: these rows find such a graph.
+ */
+function justAboveRows(trees: Extract<ExplainModel, { kind: "trees" }>, count = 16): Float32Array[] {
+  const byFeature: number[][] = Array.from({ length: trees.nFeatures }, () => []);
+  for (let i = 0; i < trees.feature.length; i++) {
+    const f = trees.feature[i]!;
+    if (f >= 0) byFeature[f]!.push(trees.threshold[i]!);
+  }
+  return Array.from({ length: count }, (_, k) => {
+    const row = new Float32Array(trees.nFeatures);
+    byFeature.forEach((ts, j) => {
+      if (ts.length) row[j] = float32Above(ts[(k * 11 + j * 5) % ts.length]!);
+    });
+    return row;
+  });
+}
+
 /** model.onnx and explain.json must be the same model: probe rows through both. */
 async function checkOnnxMatchesExplain(
   model: Model,
@@ -97,7 +129,8 @@ async function checkOnnxMatchesExplain(
   exact: ExplainModel,
   dir: string,
 ): Promise<void> {
-  const rows = exact.kind === "trees" ? probeRows(exact) : linearProbeRows(exact);
+  const rows =
+    exact.kind === "trees" ? [...probeRows(exact), ...justAboveRows(exact)] : linearProbeRows(exact);
   const results = await model.scoreBatch(rows);
   let worst = { excess: 0, row: -1, onnx: 0, exact: 0 };
   results.forEach((r, i) => {
