@@ -59,12 +59,15 @@ export function flipTable(r: CompareReport): { headers: string[]; rows: string[]
       f.id,
       ...(r.labelled ? [f.label === undefined ? "?" : f.label ? "attack" : "normal"] : []),
       ...f.sides.map((s) => `${s.score.toFixed(4)}${s.flagged ? " ANOMALY" : ""}`),
-      f.sides
-        .map(
-          (s) =>
-            `${s.version}: ${s.explanation.map((e) => `${e.feature}=${Number(e.value.toPrecision(6))} (${e.contribution >= 0 ? "+" : ""}${e.contribution.toFixed(3)})`).join(", ") || "none"}`,
-        )
-        .join(" | "),
+      ...f.sides.map(
+        (s) =>
+          s.explanation
+            .map(
+              (e) =>
+                `${e.feature}=${Number(e.value.toPrecision(6))} (${e.contribution >= 0 ? "+" : ""}${e.contribution.toFixed(3)})`,
+            )
+            .join(", ") || "none",
+      ),
     ]),
   };
 }

@@ -1,5 +1,5 @@
 import { int, pct } from "../stats/format.js";
-import { barChart, esc, lineChart } from "../stats/svg.js";
+import { barChart, esc } from "../stats/svg.js";
 import type { CompareReport } from "./compare.js";
 import { flipTable, modelTable, pairTable } from "./format.js";
 
@@ -31,25 +31,40 @@ function histogramChart(r: CompareReport): string {
   });
 }
 
-/** Anomaly rate against training rate per model, as points on a line over the models. */
+/**
+ * Anomaly rate against training rate: per model a bar of each, on one scale, with the ratio.
+ * Drawn here (not with lineChart): the models are categories, not points on an axis.
+ */
 function rateChart(r: CompareReport): string {
-  return lineChart({
-    series: [
-      {
-        label: "anomaly rate",
-        points: r.models.map((m, i) => ({ x: i + 1, y: m.rate })),
-        color: "#c0392b",
-      },
-      {
-        label: "training rate",
-        points: r.models.map((m, i) => ({ x: i + 1, y: m.trainingRate })),
-        color: "#777",
-      },
-    ],
-    xLabel: `model (${r.models.map((m, i) => `${i + 1} = ${m.version}`).join(", ")})`,
-    yLabel: "anomaly rate",
-    yFormat: (v) => pct(v, 2),
+  const rowH = 26;
+  const left = 170;
+  const width = 760;
+  const plot = width - left - 90;
+  const max = Math.max(1e-12, ...r.models.flatMap((m) => [m.rate, m.trainingRate ?? 0]));
+  const h = 30 + r.models.length * (2 * rowH + 10);
+  const parts = [`<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">`];
+  parts.push(
+    `<rect x="${left}" y="6" width="10" height="10" fill="#c0392b"/><text x="${left + 14}" y="15" font-size="11">anomaly rate</text>`,
+    `<rect x="${left + 110}" y="6" width="10" height="10" fill="#999"/><text x="${left + 124}" y="15" font-size="11">training rate</text>`,
+  );
+  r.models.forEach((m, i) => {
+    const y = 26 + i * (2 * rowH + 10);
+    parts.push(
+      `<text x="${left - 8}" y="${y + rowH}" text-anchor="end" font-size="12">${esc(m.version)}</text>`,
+    );
+    const bar = (v: number | null, dy: number, color: string, label: string) => {
+      if (v === null) return;
+      const w = Math.max(1, (v / max) * plot);
+      parts.push(
+        `<rect x="${left}" y="${y + dy}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(`${m.version} ${label}: ${pct(v)}`)}</title></rect>`,
+        `<text x="${(left + w + 6).toFixed(1)}" y="${y + dy + rowH - 11}" font-size="11">${esc(pct(v))}${label === "anomaly rate" && m.rateRatio !== null ? esc(` (${m.rateRatio.toFixed(2)}×)`) : ""}</text>`,
+      );
+    };
+    bar(m.rate, 0, "#c0392b", "anomaly rate");
+    bar(m.trainingRate, rowH, "#999", "training rate");
   });
+  parts.push("</svg>");
+  return parts.join("");
 }
 
 const STYLE = `
