@@ -52,6 +52,8 @@ interface Imported {
   format: (typeof SAVE_FORMATS)[number];
   file: string;
   dir: string;
+  /** scikit-learn's method when not the kind's default. */
+  method?: "decision_function";
   /** Why `att model import` refused the file (the case fails with it). */
   error?: Error;
   card?: {
@@ -62,6 +64,9 @@ interface Imported {
     score?: { kind: string; labels: { positive: string; negative: string } };
   };
 }
+
+const LABELLED = BYOM_CASES.find((c) => c.file === "pipeline_standard_logistic")!;
+const LABELLED_ARGS = ["--labels", "FRAUD_RING,LEGIT", "--score-kind", "decision_function"];
 
 /** The word findings and `att model score` use for each side: ANOMALY / NORMAL for the default labels. */
 function words(m: Imported): { positive: string; negative: string } {
@@ -87,17 +92,23 @@ describe.skipIf(!HAS_TOOLING)("bring your own model, imported with att model imp
         py = sklearnPython(version);
         trained = trainModels(py, join(work, "files"));
         expect(trained.sklearnVersion).toBe(version);
-        const items = BYOM_CASES.flatMap((c) => FORMATS.map((format) => ({ c, format })));
-        models = await inParallel(items, 2, async ({ c, format }) => {
+        const items: { c: ByomCase; format: Imported["format"]; labelled?: boolean }[] = [
+          ...BYOM_CASES.flatMap((c) => FORMATS.map((format) => ({ c, format }))),
+          // The author's own labels and a decision function instead of a probability.
+          { c: LABELLED, format: FORMATS[0]!, labelled: true },
+        ];
+        models = await inParallel(items, 2, async ({ c, format, labelled }) => {
           const file = trained.file(c, format.ext);
-          const dir = join(work, "models", `${c.file}-${format.format}`);
+          const name = `${c.file}-${format.format}${labelled ? "-labelled" : ""}`;
+          const dir = join(work, "models", name);
           // A refused import fails its own case (below), not the others.
           const error = await importModel(file, dir, [
             "--features-from",
             trained.trainCsv,
             ...(c.kind === "isolation_forest" ? [] : ["--check-rows", trained.checkCsv]),
+            ...(labelled ? LABELLED_ARGS : []),
             "--model-version",
-            `byom-${version}-${c.file}-${format.format}`,
+            `byom-${version}-${name}`,
           ]).then(
             () => undefined,
             (err: Error) => err,
@@ -107,6 +118,7 @@ describe.skipIf(!HAS_TOOLING)("bring your own model, imported with att model imp
             format,
             file,
             dir,
+            ...(labelled ? { method: "decision_function" as const } : {}),
             ...(error
               ? { error }
               : {
@@ -122,14 +134,14 @@ describe.skipIf(!HAS_TOOLING)("bring your own model, imported with att model imp
           py,
           work,
           rows,
-          models.map((m) => ({ model: m.file })),
+          models.map((m) => ({ model: m.file, ...(m.method ? { method: m.method } : {}) })),
         ).results.map((r) => r.scores);
       }, 3_600_000);
 
       for (const c of BYOM_CASES) {
         for (const format of FORMATS) {
           it(`${c.name} saved with ${format.format}: the card says what it is, and 2,000 rows through att model score equal scikit-learn's scores and predictions`, async () => {
-            const i = models.findIndex((m) => m.case === c && m.format === format);
+            const i = models.findIndex((m) => m.case === c && m.format === format && !m.method);
             const m = models[i]!;
             if (m.error) throw m.error;
             if (c.kind === "isolation_forest") {
@@ -187,6 +199,30 @@ describe.skipIf(!HAS_TOOLING)("bring your own model, imported with att model imp
           });
         }
       }
+
+      it("Pipeline(StandardScaler, LogisticRegression) imported with --labels FRAUD_RING,LEGIT --score-kind decision_function: the card and att model score say FRAUD_RING / LEGIT on scikit-learn's decision function", async () => {
+        const i = models.findIndex((m) => m.method === "decision_function");
+        const m = models[i]!;
+        if (m.error) throw m.error;
+        expect(m.card!.score).toMatchObject({
+          kind: "decision_function",
+          threshold: 0,
+          labels: { positive: "FRAUD_RING", negative: "LEGIT" },
+        });
+        const r = await runAtt(["model", "score", "--input", trained.trainCsv, "--model", m.dir]);
+        expect(r.code, r.stderr).toBe(0);
+        const lines = r.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { score: number; prediction: string; score_kind: string });
+        lines.forEach((line, k) => {
+          const ref = reference[i]![k]!;
+          expect(withinTolerance(line.score, ref), `row ${k + 1}: ${line.score} vs ${ref}`).toBe(true);
+          expect(line.prediction).toBe(ref >= 0 ? "FRAUD_RING" : "LEGIT");
+          expect(line.score_kind).toBe("decision_function");
+        });
+        expect(new Set(lines.map((l) => l.prediction))).toEqual(new Set(["FRAUD_RING", "LEGIT"]));
+      });
 
       it(`att score on Kafka serves every imported scikit-learn ${version} model: 2,000 transactions, scores within the tolerance of scikit-learn's, identical predictions`, async () => {
         const transfers = await createTestTopic(`byom-${version}-transfers`, 2);
@@ -251,7 +287,7 @@ describe.skipIf(!HAS_TOOLING)("bring your own model, imported with att model imp
           py,
           work,
           hashes.map((h) => byHash.get(h)!),
-          imported.map((m) => ({ model: m.file })),
+          imported.map((m) => ({ model: m.file, ...(m.method ? { method: m.method } : {}) })),
         ).results.map((r) => r.scores);
         const refOf = (m: Imported) => ref[imported.indexOf(m)]!;
 
@@ -272,6 +308,8 @@ describe.skipIf(!HAS_TOOLING)("bring your own model, imported with att model imp
                 `${m.case.name} ${m.format.format} ${hash}: ${f.metadata.prediction}, sklearn ${want}`,
               );
             expect(f.alertId).toBe(positive ? "ANOMALOUS-TOKEN-TRANSFERS-TX" : "NORMAL-TOKEN-TRANSFERS-TX");
+            if (m.method === "decision_function")
+              expect(f.name).toBe(positive ? "Fraud Ring Transaction" : "Legit Transaction");
             expect(f.metadata.model_version).toBe(m.card!.version);
             if (m.card!.score) expect(f.metadata.score_kind).toBe(m.card!.score.kind);
             else expect(f.metadata.score_kind).toBeUndefined();
