@@ -172,10 +172,15 @@ describe("a running score stage and the allow-list", () => {
       .poll(() => ofSender(seen.alerts).length, { timeout: 60_000, interval: 200 })
       .toBeGreaterThan(0);
     await runAllowlistAdd(sender, { reason: "MEV bot of the test", by: "test" }, io);
+    const addedAt = Date.now();
     // Applied by the running replica: findings of the sender marked allow-listed appear.
     await expect
       .poll(() => ofSender(seen.findings).filter(marked).length, { timeout: 60_000, interval: 200 })
       .toBeGreaterThan(2);
+    // Reported, not asserted: from `add` returning to the first marked finding read back.
+    console.log(
+      `[allowlist] three marked findings of the sender read back ${Date.now() - addedAt} ms after add returned`,
+    );
     await runAllowlistRemove(sender, {}, io);
     // And removed again: a later round's finding of the sender is unmarked.
     const lastMarkedRound = () =>
