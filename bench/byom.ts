@@ -89,7 +89,19 @@ async function main(): Promise<void> {
       trained.trainCsv,
       ...(c.kind === "isolation_forest" ? [] : ["--check-rows", trained.checkCsv]),
     ]);
-    const model = await loadModel(dir, { requireKnownFeatures: false });
+    let model: Awaited<ReturnType<typeof loadModel>>;
+    try {
+      model = await loadModel(dir, { requireKnownFeatures: false });
+    } catch (err) {
+      // A model the engine refuses is a finding of the run, not the end of it.
+      const e = err as { code?: string; message: string };
+      progress.note(`${c.name}: refused by the engine (${e.code}): ${e.message.split("\n")[0]}`);
+      report.notes.push(
+        `${c.name}: the engine refused the imported folder (${e.code}): ${e.message.split("\n").slice(0, 2).join(" ")}`,
+      );
+      table.push([c.name, "refused", "–", fmt(median(sk[i]!)), "–", "–"]);
+      continue;
+    }
     try {
       const perRound: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
