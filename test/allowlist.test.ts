@@ -121,6 +121,80 @@ async function follow(topic: string, into: Finding[]): Promise<void> {
 
 const hashOf = (f: Finding) => f.source.transactions![0]!.hash;
 
+describe("a score stage starting with an allow-list", () => {
+  it("reads the allow-list to its end before it scores: the first batch already marks a listed sender and a listed contract", async () => {
+    const t = await createScoreTopics("allowlist-start", { transfers: 1, findings: 1 });
+    const alerts = await createTestTopic("allowlist-start-alerts", 1);
+    const env = scoreEnv({
+      ...t,
+      extra: {
+        ATT_LOG_LEVEL: "warn",
+        ATT_TOPIC_ALERTS: alerts,
+        ATT_ALLOWLIST_TOPIC: allowlistTopic(),
+        ATT_MODEL_THRESHOLD: "0",
+        ATT_RPC_HTTP_URL: "http://127.0.0.1:9",
+      },
+    });
+    const txs = syntheticTxs(60, { seed: 5, senders: 6 });
+    await seedEnrichmentCache(testRedis(), t.prefix, txs);
+    // Entries for other addresses and an add-then-remove first: the list is the topic's end state.
+    const io = { env, stdout: sink(), stderr: sink() };
+    await runAllowlistAdd(senderAddress(1), { reason: "removed again", by: "test" }, io);
+    await runAllowlistAdd(senderAddress(0), { reason: "MEV bot", by: "test" }, io);
+    await runAllowlistRemove(senderAddress(1), {}, io);
+    // A contract entry: a transaction to it is marked whoever sent it. Three transactions call it.
+    const router = `0x${"ce".repeat(20)}`;
+    await runAllowlistAdd(router, { reason: "router", kind: "contract", by: "test" }, io);
+    for (const i of [3, 4, 5]) txs[i] = { ...txs[i]!, to: router };
+    const producer = await connectedProducer();
+    await producer.send({ topic: t.transfers, messages: toKafkaMessages(txs) });
+
+    await startScoreStage(env);
+    await waitCommittedToEnd(t.transfers, t.group, 120_000);
+    const onFindings = await consoleConsume({
+      topic: t.findings,
+      readCommitted: true,
+      timeoutMs: 20_000,
+      expected: txs.length,
+    });
+    const tally = tallyFindings(
+      onFindings,
+      txs.map((x) => x.txHash),
+    );
+    expect({ duplicates: tally.duplicates, missing: tally.missing.length }).toEqual({
+      duplicates: 0,
+      missing: 0,
+    });
+    const shouldMark = new Set(
+      txs.filter((x) => x.from === senderAddress(0) || x.to === router).map((x) => x.txHash),
+    );
+    expect(shouldMark.size).toBeGreaterThan(3);
+    const markedHashes = new Set(
+      [...tally.byHash].filter(([, f]) => f.metadata.allowlisted === "true").map(([h]) => h),
+    );
+    expect(markedHashes).toEqual(shouldMark);
+    const onAlerts = await consoleConsume({
+      topic: alerts,
+      readCommitted: true,
+      timeoutMs: 20_000,
+      expected: txs.length - shouldMark.size,
+    });
+    const alerted = tallyFindings(
+      onAlerts,
+      txs.filter((x) => !shouldMark.has(x.txHash)).map((x) => x.txHash),
+    );
+    expect({
+      missing: alerted.missing.length,
+      unexpected: alerted.unexpected,
+      duplicates: alerted.duplicates,
+    }).toEqual({
+      missing: 0,
+      unexpected: [],
+      duplicates: 0,
+    });
+  }, 180_000);
+});
+
 describe("a running score stage and the allow-list", () => {
   it("keeps an allow-listed sender's findings off the alerts topic, marked metadata.allowlisted, from shortly after `add` until `remove`, without a restart and exactly once", async () => {
     const t = await createScoreTopics("allowlist", { transfers: 2, findings: 2 });
