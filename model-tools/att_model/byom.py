@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import card, data, venvs
-from .safe_pickle import ALLOWED, UnsafePickleError, UnsupportedModelError, refusal
+from .safe_pickle import UnsupportedModelError, refusal, skops_check
 
 FORMAT = "att-model/2"
 REL_TOLERANCE = 1e-6
@@ -49,17 +49,6 @@ def parse_labels(value: str | None) -> dict:
     if len(parts) != 2 or not all(LABEL_RE.match(p) for p in parts) or parts[0] == parts[1]:
         raise _refuse(f"--labels {value!r}", "two different names POS,NEG of upper-case letters, digits and _ (e.g. EXPLOIT,BENIGN)", "Fix: --labels EXPLOIT,BENIGN")
     return {"positive": parts[0], "negative": parts[1]}
-
-
-def skops_check(path: Path) -> list[str]:
-    """Untrusted types of a skops file, refused by name unless all are on the allow-list."""
-    import skops.io as sio
-
-    untrusted = sio.get_untrusted_types(file=str(path))
-    refused = [t for t in untrusted if tuple(t.rsplit(".", 1)) not in ALLOWED]
-    if refused:
-        raise UnsafePickleError(refusal(f"the skops file names untrusted types {refused} (nothing was loaded)", "only types on the allow-list of att_model/safe_pickle.py (ALLOWED)", "Fix: save a supported estimator (docs/model-formats.md)"))
-    return untrusted
 
 
 def _run_worker(python: str, args: list[str]) -> None:

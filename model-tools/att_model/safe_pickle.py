@@ -503,14 +503,59 @@ def load_model_file(path: str | Path, saved_as: str, *, build: bool):
             raise ValueError("skops files are inspected through their schema (skops_sklearn_version), not unpickled")
         import skops.io as sio
 
-        untrusted = sio.get_untrusted_types(file=str(path))
-        refused = [t for t in untrusted if tuple(t.rsplit(".", 1)) not in ALLOWED]
-        if refused:
-            raise UnsafePickleError(
-                refusal(f"the skops file names untrusted types {refused} (nothing was loaded)", "only types on the allow-list of att_model/safe_pickle.py (ALLOWED)")
-            )
-        return sio.load(str(path), trusted=untrusted), [tuple(t.rsplit(".", 1)) for t in untrusted]
+        untrusted = skops_check(path)
+        return sio.load(str(path), trusted=untrusted), sorted({tuple(t.rsplit(".", 1)) for t in skops_types(path)})
     raise ValueError(f"unknown format {saved_as!r}")
+
+
+#: Plain containers and numpy scalar/generator types a skops schema names besides ALLOWED.
+SKOPS_BASIC: frozenset[tuple[str, str]] = frozenset(
+    {("builtins", n) for n in ("dict", "list", "tuple", "str", "int", "float", "bool", "NoneType", "bytes")}
+    | {("numpy", n) for n in ("ndarray", "dtype", "int64", "int32", "uint64", "uint32", "uint8", "float64", "float32", "bool_")}
+    | {("numpy.random._generator", "Generator")}
+)
+
+
+def skops_types(path: str | Path) -> set[str]:
+    """Every `module.class` a skops file's schema.json names (read as JSON, nothing loaded)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+    found: set[str] = set()
+
+    def walk(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("__module__"), str) and isinstance(o.get("__class__"), str):
+                found.add(f"{o['__module__']}.{o['__class__']}")
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    walk(schema)
+    return found
+
+
+def skops_check(path: str | Path) -> list[str]:
+    """Refuses, by name, any type the skops file names that is not on the allow-list (skops' own
+    untrusted-type check included: skops trusts more than this tool does, e.g. any function of
+    numpy or FunctionTransformer). Returns skops' untrusted types, to pass as `trusted=`."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=str(path))
+    named = skops_types(path) | set(untrusted)
+    refused = sorted(t for t in named if tuple(t.rsplit(".", 1)) not in ALLOWED | SKOPS_BASIC)
+    if refused:
+        raise UnsafePickleError(
+            refusal(
+                f"the skops file names types {refused}, which are not on the allow-list (nothing was loaded)",
+                "only the types listed in att_model/safe_pickle.py (ALLOWED, SKOPS_BASIC)",
+                _FIX,
+            )
+        )
+    return list(untrusted)
 
 
 def skops_sklearn_version(path: str | Path) -> str | None:
