@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -7,11 +7,14 @@ import { serializeFinding, type Finding } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
 import { verdictSchema } from "../src/contracts/verdict.js";
 import { buildScoredFinding } from "../src/sink/findings.js";
+import { loadLabels } from "../src/tools/labels/labels.js";
 import { precisionRecall } from "../src/tools/labels/metrics.js";
+import { EXPLOIT_TEMPLATES } from "../src/tools/simulate/exploits.js";
+import { createLogger } from "../src/kernel/logger.js";
 import { runVerdict } from "../src/tools/labels/verdict.js";
 import { runStats } from "../src/tools/stats/run.js";
 import { compactedView } from "./faults/harness.js";
-import { connectedAdmin, connectedProducer, createTestTopic } from "./helpers/kafka.js";
+import { connectedAdmin, connectedProducer, createTestTopic, testClient } from "./helpers/kafka.js";
 import { consoleConsume } from "./helpers/kafka-cli.js";
 import { uniqueName } from "./helpers/names.js";
 import { runAtt } from "./helpers/processes.js";
@@ -110,6 +113,22 @@ describe("att verdict", () => {
       analyst: "bob",
     });
 
+    // Withdrawn: a tombstone under the key, so the transaction is unlabelled again.
+    const withdraw = await runAtt(["verdict", hash, "--withdraw"], env);
+    expect(withdraw.code, withdraw.stderr).toBe(0);
+    const withTombstone = await consoleConsume({
+      topic,
+      readCommitted: true,
+      timeoutMs: 15_000,
+      expected: 3,
+    });
+    expect(withTombstone.map((r) => [r.key, r.value === null])).toEqual([
+      [`1:${hash}`, false],
+      [`1:${hash}`, false],
+      [`1:${hash}`, true],
+    ]);
+    expect(compactedView(withTombstone).size).toBe(0);
+
     const admin = await connectedAdmin();
     const described = await admin.describeConfigs({
       includeSynonyms: false,
@@ -190,6 +209,7 @@ describe("att stats with verdicts", () => {
           topic: findings,
           exploitsLog: log,
           ...(thresholds ? { thresholds } : {}),
+          html: join(dir, "report.html"),
         },
         { env, stdout, stderr: sink() },
       );
@@ -227,9 +247,38 @@ describe("att stats with verdicts", () => {
     ]);
     expect(after.text).toMatch(/precision \(flagged: ANOMALOUS\)\s+80\.0%\s+4 TP \/ 5 flagged/);
     expect(after.text).toContain(txHash(4));
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain("<h2>Precision and recall</h2>");
+    expect(html).toMatch(/precision<b>80\.0%<\/b>/);
+    expect(html).toContain(txHash(4));
     // What-if at 0.602: alerts 0 and 1 (0.600, 0.601) drop out and become misses; 4 (0.604) stays a false positive.
     const at = (t: number) => after.report.labels!.whatIf.find((w) => Math.abs(w.threshold - t) < 1e-9);
     expect(at(0.5)).toMatchObject({ tp: 4, fp: 1, fn: 3, precision: 0.8 });
     expect(at(0.602)).toMatchObject({ tp: 2, fp: 1, fn: 5, precision: 2 / 3, recall: 2 / 7 });
   }, 180_000);
+});
+
+describe("labels without verdicts", () => {
+  it("count the known exploit transactions of the training notebook as positives on mainnet only, and a verdict overrides them", async () => {
+    const env = labelsEnv();
+    const logger = createLogger({ level: "error" });
+    const known = EXPLOIT_TEMPLATES[0]!.txHash;
+    // The verdicts topic does not exist yet: no verdicts, the known exploits still count.
+    const none = await loadLabels(testClient, {
+      verdictsTopic: env.ATT_VERDICTS_TOPIC!,
+      exploitLogs: [],
+      logger,
+    });
+    expect(none.verdicts).toBe(0);
+    expect(none.get(1, known)).toEqual({ positive: true, source: "known-exploit" });
+    expect(none.get(5, known)).toBeUndefined();
+    expect(none.get(1, txHash(1))).toBeUndefined();
+    await runVerdict(known, "benign", { by: "analyst" }, { env, stdout: sink() });
+    const judged = await loadLabels(testClient, {
+      verdictsTopic: env.ATT_VERDICTS_TOPIC!,
+      exploitLogs: [],
+      logger,
+    });
+    expect(judged.get(1, known)).toEqual({ positive: false, source: "verdict", verdict: "benign" });
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { VERDICTS, verdictSchema, type Verdict } from "../../contracts/verdict.js";
-import { loadConfig } from "../../kernel/config/index.js";
-import { createKafka } from "../../kernel/kafka/index.js";
+import { loadConfig, type Config } from "../../kernel/config/index.js";
+import { createKafka, type Kafka } from "../../kernel/kafka/index.js";
 import { createLogger } from "../../kernel/logger.js";
 import { actor, argumentError, labelKey, parseChainId, parseTxHash } from "./args.js";
 import { ensureLabelTopic, writeLabelRecords } from "./topics.js";
@@ -9,6 +9,7 @@ export interface VerdictFlags {
   note?: string;
   chainId?: string;
   by?: string;
+  withdraw?: boolean;
 }
 
 export interface LabelsIo {
@@ -21,15 +22,15 @@ export interface LabelsIo {
 /** Checks the arguments of `att verdict` and makes the record (nothing is written). */
 export function makeVerdict(
   txHashRaw: string,
-  verdictRaw: string,
+  verdictRaw: string | undefined,
   flags: VerdictFlags,
   ctx: { chainId: number; at: Date },
 ): Verdict {
   const txHash = parseTxHash(txHashRaw);
-  if (!(VERDICTS as readonly string[]).includes(verdictRaw))
+  if (verdictRaw === undefined || !(VERDICTS as readonly string[]).includes(verdictRaw))
     throw argumentError(
       "verdict",
-      JSON.stringify(verdictRaw),
+      verdictRaw === undefined ? "none" : JSON.stringify(verdictRaw),
       VERDICTS.join(", "),
       `att verdict ${txHash} false-positive --note "…"`,
     );
@@ -60,7 +61,7 @@ export function makeVerdict(
  */
 export async function runVerdict(
   txHashRaw: string,
-  verdictRaw: string,
+  verdictRaw: string | undefined,
   flags: VerdictFlags,
   io: LabelsIo = {},
 ): Promise<Verdict> {
@@ -69,6 +70,14 @@ export async function runVerdict(
     chainId: config.chain.chainId,
     at: io.now?.() ?? new Date(),
   });
+  const { kafka, topic } = await openVerdicts(config, io);
+  const key = labelKey(verdict.chainId, verdict.txHash);
+  await writeLabelRecords(kafka, topic, [{ key, value: JSON.stringify(verdict) }], { tool: "verdict" });
+  (io.stdout ?? process.stdout).write(`${verdict.verdict} recorded for ${key} on ${topic}\n`);
+  return verdict;
+}
+
+async function openVerdicts(config: Config, io: LabelsIo): Promise<{ kafka: Kafka; topic: string }> {
   const logger = createLogger({
     level: config.common.logLevel === "info" ? "warn" : config.common.logLevel,
     destination: io.stderr ?? process.stderr,
@@ -77,8 +86,30 @@ export async function runVerdict(
   const kafka = createKafka(config.kafka, { logger, stage: "verdict" });
   const topic = config.labels.verdictsTopic;
   await ensureLabelTopic(kafka, topic, config.kafka);
-  const key = labelKey(verdict.chainId, verdict.txHash);
-  await writeLabelRecords(kafka, topic, [{ key, value: JSON.stringify(verdict) }], { tool: "verdict" });
-  (io.stdout ?? process.stdout).write(`${verdict.verdict} recorded for ${key} on ${topic}\n`);
-  return verdict;
+  return { kafka, topic };
+}
+
+/**
+ * `att verdict <tx-hash> --withdraw`: a tombstone for the transaction's key, so that readers
+ * (and compaction) drop its verdict: it counts as unlabelled again.
+ */
+export async function runWithdrawVerdict(
+  txHashRaw: string,
+  verdictRaw: string | undefined,
+  flags: VerdictFlags,
+  io: LabelsIo = {},
+): Promise<void> {
+  const config = loadConfig(io.env ?? process.env);
+  const txHash = parseTxHash(txHashRaw);
+  if (verdictRaw !== undefined)
+    throw argumentError(
+      "arguments",
+      `--withdraw with the verdict ${JSON.stringify(verdictRaw)}`,
+      "either a verdict or --withdraw",
+      `att verdict ${txHash} --withdraw`,
+    );
+  const key = labelKey(parseChainId(flags.chainId, config.chain.chainId), txHash);
+  const { kafka, topic } = await openVerdicts(config, io);
+  await writeLabelRecords(kafka, topic, [{ key, value: null }], { tool: "verdict" });
+  (io.stdout ?? process.stdout).write(`verdict withdrawn for ${key} on ${topic}\n`);
 }
