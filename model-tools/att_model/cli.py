@@ -188,6 +188,11 @@ def _import_isolation_forest(args, saved_as: str) -> None:
     if args.check_rows:
         X = data.read_matrix(args.check_rows, names)
         expected = data.read_column(args.check_rows, "scores")
+        if expected is None:
+            from .byom import ImportRefused
+            from .safe_pickle import refusal
+
+            raise ImportRefused(refusal(f"--check-rows {args.check_rows} without a `scores` column", "for an IsolationForest: the rows and the model's own scores (abs(score_samples)) in a `scores` column", "Fix: add the column, or leave --check-rows out"))
         got = forest.score(X)
         checks = {"rows": _display_path(args.check_rows), "n_rows": len(X), "max_abs_diff_vs_scores_column": float(np.abs(got - expected).max())}
         if checks["max_abs_diff_vs_scores_column"] > args.check_tolerance:

@@ -73,14 +73,19 @@ def test_import_command_end_to_end_on_a_pickle_of_the_pinned_sklearn(pickled):
 JOBLIB_ADVICE = r"joblib\.dump file.*NumpyArrayWrapper.*pickle\.dump"
 
 
-def test_a_joblib_file_is_refused_with_advice_to_re_save_it_with_pickle(pickled):
-    tmp, model, _ = pickled
+def test_a_joblib_file_imports_to_the_same_forest_as_its_pickle(pickled):
+    """joblib files are read through the allow-list inside joblib's own unpickler (issue 15);
+    the plain-pickle reader forest_from_pickle still names them as joblib files."""
+    tmp, model, rows = pickled
     joblib.dump(model, tmp / "model.joblib")
     with pytest.raises(UnsafePickleError, match=JOBLIB_ADVICE):
         forest_from_pickle(tmp / "model.joblib")
-    for command in ("import", "inspect"):
-        out = att_model(command, tmp / "model.joblib", *(["--out", tmp / "j"] if command == "import" else []), check=False)
-        assert out.returncode != 0, command
-        last_line = out.stderr.strip().splitlines()[-1]
-        assert "joblib.dump file" in last_line and "pickle.dump(" in last_line, (command, out.stderr)
-    assert not (tmp / "j").exists()
+    csv = tmp / "rows-j.csv"
+    write_csv(csv, NAMES, rows)
+    att_model("import", tmp / "model.pkl", "--out", tmp / "from-pickle", "--features-from", csv, "--version", "1")
+    att_model("import", tmp / "model.joblib", "--out", tmp / "from-joblib", "--features-from", csv, "--version", "1")
+    assert (tmp / "from-pickle" / "forest.json").read_bytes() == (tmp / "from-joblib" / "forest.json").read_bytes()
+    assert (tmp / "from-pickle" / "model.onnx").read_bytes() == (tmp / "from-joblib" / "model.onnx").read_bytes()
+    card = json.loads((tmp / "from-joblib" / "model.json").read_text())
+    assert card["format"] == "att-model/1" and card["source"]["kind"] == "imported_joblib"
+    assert "joblib.numpy_pickle.NumpyArrayWrapper" in card["source"]["pickle_globals"]
