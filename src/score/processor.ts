@@ -314,7 +314,7 @@ export function createBatchProcessor(deps: {
           explanations,
           featureTimeSec: perTxFeatureSec,
           modelTimeSec: perTxModelSec,
-          ...(allowlisted ? { allowlisted } : {}),
+          allowlisted,
         };
         if (modelInfo.scoreKind === undefined) {
           // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
