@@ -100,7 +100,8 @@ async function main(): Promise<void> {
     group,
     redisPrefix: tag,
   });
-  const s = loadConfig({ ...process.env, ...scorerEnv(target("g", dlq)) }).score;
+  const effective = loadConfig({ ...process.env, ...scorerEnv(target("g", dlq)) });
+  const s = effective.score;
   Object.assign(report.settings, {
     transactions: N,
     partitions: PARTITIONS,
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
     baseline_repo: BASE_REPO ?? "(none)",
     ATT_SCORE_BATCH_MAX: s.batchMaxSize,
     ATT_SCORE_PARTITIONS_CONCURRENTLY: s.partitionsConcurrently,
-    ATT_FINDINGS_COMPRESSION: process.env.ATT_FINDINGS_COMPRESSION ?? "(default)",
+    ATT_FINDINGS_COMPRESSION: effective.kafka.findingsCompression,
   });
 
   const kafka = kafkajsClient({ clientId: "att-bench-pipe" });
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
                 partitionsConcurrently: s.partitionsConcurrently,
                 maxBytesPerPartition: s.maxBytesPerPartition,
                 maxBytes: s.maxBytes,
+                compression: effective.kafka.findingsCompression,
               },
             }
           : {}),
@@ -299,7 +301,7 @@ async function main(): Promise<void> {
           .join(" | ")}.`,
       );
     report.notes.push(
-      `The bare pipe writes a ${recordBytes} B value with a ${keyBytes > 0 ? 66 : 0} B key and the alert-id header per input message (att score's mean finding: ${recordBytes} B, key ${keyBytes} B), plain kafkajs 2.2.4 without this project's patches.`,
+      `The bare pipe writes a ${recordBytes} B value with a ${keyBytes > 0 ? 66 : 0} B key and the alert-id header per input message (att score's mean finding: ${recordBytes} B, key ${keyBytes} B), plain kafkajs 2.2.4 without this project's patches, with att score's codec (${effective.kafka.findingsCompression}).`,
     );
     report.details = { runs, profiles };
     const path = finishReport(report);

@@ -7,15 +7,19 @@
  * written as anyone would (kafkajs as published, none of src/kernel/kafka/'s patches, string values).
  *
  * Producer and fetch settings are att score's: idempotent, one request in flight, 60 s transaction
- * timeout, retries after 20 ms, the same batch size and partitions consumed concurrently.
+ * timeout, retries after 20 ms, the same batch size and partitions consumed concurrently, and the
+ * same codec (BARE_COMPRESSION: lz4 and zstd registered with kafkajs's CompressionCodecs from
+ * the same npm packages, as kafkajs's documentation shows for any codec).
  *
- * Environment: BARE_BROKERS, BARE_IN, BARE_OUT, BARE_GROUP, BARE_RECORD_BYTES, BARE_BATCH_MAX,
+ * Environment: BARE_BROKERS, BARE_IN, BARE_OUT, BARE_GROUP, BARE_RECORD_BYTES, BARE_BATCH_MAX, BARE_COMPRESSION,
  * BARE_PARTITIONS_CONCURRENTLY, BARE_MAX_BYTES_PER_PARTITION, BARE_MAX_BYTES. Prints
  * "Joined consumer group" once it has partitions (what the bench's clock starts on).
  */
 // The bare pipe is kafkajs as published on purpose: what a naive pipe pays, without our patches.
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports
-import { Kafka, logLevel, type Producer } from "kafkajs";
+import kafkajs, { Kafka, logLevel, type Producer } from "kafkajs";
+import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
+import { compressFrame, decompressFrame } from "lz4-napi";
 
 const env = (k: string): string => {
   const v = process.env[k];
@@ -27,6 +31,24 @@ const OUT = env("BARE_OUT");
 const GROUP = env("BARE_GROUP");
 const RECORD_BYTES = Number(env("BARE_RECORD_BYTES"));
 const BATCH_MAX = Number(env("BARE_BATCH_MAX"));
+// kafkajs is CommonJS: Node's ESM loader finds no named export `CompressionCodecs` in it.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
+const CODEC = env("BARE_COMPRESSION");
+const COMPRESSION = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+}[CODEC];
+if (COMPRESSION === undefined) throw new Error(`bare pipe: unknown BARE_COMPRESSION ${CODEC}`);
+CompressionCodecs[CompressionTypes.LZ4] = () => ({
+  compress: (encoder: { buffer: Buffer }) => compressFrame(encoder.buffer),
+  decompress: (buffer: Buffer) => decompressFrame(buffer),
+});
+CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+  compress: (encoder: { buffer: Buffer }) => zstdCompress(encoder.buffer, 3),
+  decompress: (buffer: Buffer) => zstdDecompress(buffer),
+});
 
 const kafka = new Kafka({
   clientId: "att-bench-bare-pipe",
@@ -82,6 +104,7 @@ await consumer.run({
       try {
         await txn.send({
           topic: OUT,
+          compression: COMPRESSION,
           messages: chunk.map((m) => ({
             key: `0x${batch.partition.toString(16).padStart(8, "0")}${m.offset.padStart(56, "0")}`,
             value: VALUE,

@@ -58,6 +58,8 @@ export interface ScorerOptions {
     partitionsConcurrently: number;
     maxBytesPerPartition: number;
     maxBytes: number;
+    /** ATT_FINDINGS_COMPRESSION of the att score it stands beside. */
+    compression: string;
   };
 }
 
@@ -74,6 +76,7 @@ function barePipeEnv(t: ScorerTarget, b: NonNullable<ScorerOptions["bare"]>): Re
     BARE_PARTITIONS_CONCURRENTLY: String(b.partitionsConcurrently),
     BARE_MAX_BYTES_PER_PARTITION: String(b.maxBytesPerPartition),
     BARE_MAX_BYTES: String(b.maxBytes),
+    BARE_COMPRESSION: b.compression,
   };
 }
 
