@@ -45,6 +45,9 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/vi
 node scripts/fault-table.mjs "$REPORTS/faults.jsonl"
 
 step "Python model tooling tests (pytest)"
+# The older scikit-learn the bring-your-own-model tests train and import with (created once under
+# .local/sklearn-envs/, ~2 min from nothing, with progress here instead of inside pytest).
+model-tools/.venv/bin/python -c "from att_model import venvs; venvs.python_for('1.3.2')"
 model-tools/.venv/bin/python -m pytest -q model-tools/tests
 
 step "benchmarks, quick smoke run (npm run bench -- --quick; figures in .local/bench/quick/)"
