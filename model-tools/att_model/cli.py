@@ -365,7 +365,28 @@ def load_model_dir(model_dir: str | Path) -> tuple[dict, Forest]:
     return doc, forest
 
 
+def _load_v2(model_dir: Path) -> tuple[dict, bytes]:
+    """An att-model/2 folder: the card and the model.onnx bytes, every listed file hash-checked."""
+    doc = json.loads((model_dir / "model.json").read_text())
+    for name, f in doc["files"].items():
+        got = card.sha256_file(model_dir / name)
+        if got != f["sha256"]:
+            raise SystemExit(f"{model_dir}/{name}: sha256 {got} does not match the card's {f['sha256']}")
+    return doc, (model_dir / "model.onnx").read_bytes()
+
+
 def cmd_score(args) -> None:
+    model_dir = Path(args.model)
+    if json.loads((model_dir / "model.json").read_text()).get("format") == "att-model/2":
+        from .byom import onnx_score
+
+        doc, model_bytes = _load_v2(model_dir)
+        threshold = doc["threshold"] if args.threshold is None else args.threshold
+        labels = doc["score"]["labels"]
+        X = data.read_matrix(args.input, doc["features"])
+        for s in onnx_score(model_bytes, X.astype(np.float32), doc["onnx"]["input"]):
+            sys.stdout.write(json.dumps({"score": float(s), "prediction": labels["positive"] if s >= threshold else labels["negative"]}) + "\n")
+        return
     doc, forest = load_model_dir(args.model)
     threshold = doc["threshold"] if args.threshold is None else args.threshold
     X = data.read_matrix(args.input, doc["features"])
@@ -410,6 +431,29 @@ def cmd_export_skl2onnx(args) -> None:
 # ---------------------------------------------------------------------------------------------
 def cmd_inspect(args) -> None:
     p = Path(args.path)
+    if p.is_dir() and json.loads((p / "model.json").read_text()).get("format") == "att-model/2":
+        doc, _ = _load_v2(p)
+        print(json.dumps({k: doc.get(k) for k in ("format", "version", "created_at", "estimator", "n_features", "score", "parity", "explain", "explain_unavailable")}, indent=2))
+        return
+    if p.is_file() and not _is_isolation_forest_file(p):
+        from . import safe_pickle
+
+        saved_as = safe_pickle.detect_format(p)
+        if saved_as == "onnx":
+            from .byom import onnx_facts
+
+            print(json.dumps({"format": "onnx", **onnx_facts(p.read_bytes())}, indent=2))
+            return
+        if saved_as == "skops":
+            types = sorted(safe_pickle.skops_types(p))
+            version, top = safe_pickle.sklearn_version_of(p, "skops")
+        else:
+            obj, names = safe_pickle.load_model_file(p, saved_as, build=False)  # stand-ins: nothing built
+            types = sorted({f"{m}.{n}" for m, n in names})
+            version, top = obj.state.get("_sklearn_version"), obj.sklearn_path
+        refused = sorted(t for t in types if tuple(t.rsplit(".", 1)) not in safe_pickle.ALLOWED | safe_pickle.SKOPS_BASIC)
+        print(json.dumps({"format": saved_as, "top_level": top, "sklearn_version": version, "names": types, "not_on_allow_list": refused}, indent=2))
+        return
     if p.is_dir():
         doc, forest = load_model_dir(p)
         print(json.dumps({k: doc[k] for k in ("version", "created_at", "n_estimators", "max_samples", "n_features", "threshold", "token_match")}, indent=2))
@@ -429,6 +473,20 @@ def cmd_inspect(args) -> None:
     forest = safe_pickle.forest_from_pickle_bytes(raw, str(p))
     print(json.dumps({"n_trees": forest.n_trees, "n_features": forest.n_features, "max_samples": forest.max_samples, "offset": forest.offset,
                       "feature_names": forest.feature_names, "nodes": forest.node_count(), "max_depth": forest.max_depth(), **forest.meta}, indent=2, default=str))  # fmt: skip
+
+
+def _is_isolation_forest_file(p: Path) -> bool:
+    """A pickle/joblib file whose top-level object is an IsolationForest (read with stand-ins)."""
+    from . import safe_pickle
+
+    try:
+        fmt = safe_pickle.detect_format(p)
+        if fmt not in ("pickle", "joblib"):
+            return False
+        _v, top = safe_pickle.sklearn_version_of(p, fmt)
+    except (safe_pickle.UnsafePickleError, safe_pickle.UnsupportedModelError):
+        return fmt == "pickle"  # the IsolationForest reader below names what it refuses, as before
+    return top.endswith(".IsolationForest") and fmt == "pickle"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -221,6 +221,20 @@ def test_positive_class_and_threshold_options(models, tmp_path):
     assert np.abs(explain_data.explained_value(doc, X.astype(np.float32).astype(np.float64)) - onnx_scores(tmp_path / "m", X)).max() <= 1e-6
 
 
+def test_score_and_inspect_handle_att_model_2(models, tmp_path):
+    d = models[OLD]
+    import_ok(d / "hist_gradient_boosting.joblib", "--out", tmp_path / "m", "--features-from", d / "check.csv", "--labels", "EXPLOIT,BENIGN", "--version", "v1")
+    X, _ = read_rows(d / "check.csv", json.loads((tmp_path / "m" / "model.json").read_text())["features"])
+    lines = [json.loads(line) for line in att_model("score", "--model", tmp_path / "m", "--input", d / "check.csv").stdout.splitlines()]
+    ours = onnx_scores(tmp_path / "m", X)
+    assert [r["score"] for r in lines] == [float(np.float32(v)) for v in ours]
+    assert [r["prediction"] for r in lines] == ["EXPLOIT" if v >= 0.5 else "BENIGN" for v in ours]
+    card = json.loads(att_model("inspect", tmp_path / "m").stdout)
+    assert card["estimator"]["sklearn_version"] == OLD and card["parity"]["passed"]
+    facts = json.loads(att_model("inspect", d / "pipeline_standard_logistic.joblib").stdout)
+    assert facts["sklearn_version"] == OLD and facts["top_level"] == "sklearn.pipeline.Pipeline" and facts["not_on_allow_list"] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # refusals
 def refused(*args) -> str:
