@@ -215,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         n_features = int(model.n_features_in_)
         fin = getattr(model, "feature_names_in_", None)
         features = [str(f) for f in fin] if fin is not None else (json.loads(args.features_json) if args.features_json else None)
+        if fin is not None and args.features_json and json.loads(args.features_json) != features:
+            raise Refused(refusal(f"feature names {json.loads(args.features_json)}", f"the model's own feature_names_in_ {features} (model column order)", "Fix: drop --features / --features-from (the file names its columns) or give them in that order"))
         if args.describe:
             described = {k: a.get(k) for k in ("kind", "class", "steps", "positive_class", "classes", "score_kind")}
             (work / "info.json").write_text(json.dumps({**described, "sklearn_version": sklearn.__version__, "n_features": n_features, "features": [str(f) for f in fin] if fin is not None else None}) + "\n")
