@@ -53,7 +53,7 @@ export function flipTable(r: CompareReport): { headers: string[]; rows: string[]
       "transaction",
       ...(r.labelled ? ["label"] : []),
       ...versions.map((v) => `${v} score`),
-      "explanations (top features)",
+      ...versions.map((v) => `${v} top features`),
     ],
     rows: r.flips.map((f) => [
       f.id,

@@ -39,7 +39,7 @@ function rateChart(r: CompareReport): string {
   const rowH = 26;
   const left = 170;
   const width = 760;
-  const plot = width - left - 90;
+  const plot = width - left - 150;
   const max = Math.max(1e-12, ...r.models.flatMap((m) => [m.rate, m.trainingRate ?? 0]));
   const h = 30 + r.models.length * (2 * rowH + 10);
   const parts = [`<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">`];

@@ -165,7 +165,7 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
       idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
     });
     for (const [key, f] of collector.findings) {
-      const v = f.txHash ? verdicts.get(`1:${f.txHash.toLowerCase()}`) : undefined;
+      const v = f.txHash ? verdicts.get(f.txHash.toLowerCase()) : undefined;
       if (v && exclude.has(v)) {
         collector.findings.delete(key);
         excluded++;

@@ -4,9 +4,10 @@ import type { Logger } from "../../kernel/logger.js";
 import { readTopicRange } from "../stats/read-range.js";
 
 /**
- * The latest verdict per transaction (key `<chainId>:<txHash>`) in the compacted verdicts
- * topic, read from its beginning to now; a tombstone withdraws the verdict it names. An absent
- * topic means no verdicts.
+ * The latest verdict per transaction in the compacted verdicts topic, read from its beginning
+ * to now, by lower-case transaction hash (a findings topic holds one chain; the record key is
+ * `<chainId>:<txHash>`); a tombstone withdraws the verdict it names. An absent topic means no
+ * verdicts.
  */
 export async function readVerdicts(
   kafka: Kafka,
@@ -27,7 +28,7 @@ export async function readVerdicts(
     onMessage: (m) => {
       if (m.key === null) return;
       if (m.value === null) {
-        verdicts.delete(m.key);
+        verdicts.delete(m.key.slice(m.key.indexOf(":") + 1).toLowerCase());
         return;
       }
       let value: unknown;
@@ -37,8 +38,7 @@ export async function readVerdicts(
         return; // not a verdict: other readers see the same record; a retrain skips it
       }
       const parsed = verdictSchema.safeParse(value);
-      if (parsed.success)
-        verdicts.set(`${parsed.data.chainId}:${parsed.data.txHash.toLowerCase()}`, parsed.data.verdict);
+      if (parsed.success) verdicts.set(parsed.data.txHash.toLowerCase(), parsed.data.verdict);
     },
   });
   return verdicts;
