@@ -99,6 +99,18 @@ describe("a model folder the worker does not fully understand is refused", () =>
     expect(err.message).toContain('"decision_function"');
   });
 
+  it("refuses an overriding threshold outside [0, 1] for an anomaly score (ATT_MODEL_THRESHOLD is checked against the card's score kind)", async () => {
+    const err = await loadModel(defaultModelDir(), { threshold: 1.5 }).then(
+      async (m) => {
+        await m.close();
+        throw new Error("accepted");
+      },
+      (e: ModelError) => e,
+    );
+    expect(err.code).toBe("ATT_MODEL_INVALID_CARD");
+    expect(err.message).toContain("Got: ATT_MODEL_THRESHOLD=1.5");
+  });
+
   it("refuses an unknown card format", async () => {
     const dir = copyModel(defaultModelDir());
     editCard(dir, (c) => {

@@ -58,6 +58,7 @@ export async function readCard(dir: string): Promise<ModelCard> {
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
   dir = resolve(dir);
   const card = await readCard(dir);
+  if (options.threshold !== undefined) checkThresholdOverride(card, options.threshold);
   const files = await readVerifiedFiles(dir, card);
   if (options.requireKnownFeatures ?? true) checkFeatureVocabulary(card, dir);
   if (card.format === CARD_FORMAT_V2 && card.estimator.kind !== "isolation_forest")
@@ -101,6 +102,23 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     throw err;
   }
   return model;
+}
+
+/** An overriding threshold (ATT_MODEL_THRESHOLD, --threshold) must lie where the card's score does. */
+function checkThresholdOverride(card: ModelCard, threshold: number): void {
+  const kind = card.format === CARD_FORMAT_V2 ? card.score.kind : "anomaly_score";
+  if (kind === "decision_function" || (threshold >= 0 && threshold <= 1)) return;
+  throw modelError(
+    MODEL_ERROR_CODES.invalidCard,
+    `Threshold ${threshold} cannot apply to model ${card.version}.`,
+    {
+      details: [
+        `Got: ATT_MODEL_THRESHOLD=${threshold}`,
+        `Expected: a number in [0, 1] (the model's score is ${kind === "probability" ? "a probability" : "an anomaly score in (0, 1]"})`,
+        "Fix: set ATT_MODEL_THRESHOLD between 0 and 1, or unset it to use the card's threshold.",
+      ],
+    },
+  );
 }
 
 /** The features the feature extractor can compute (src/features/spec.ts) are the only known ones. */

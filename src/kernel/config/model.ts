@@ -30,8 +30,7 @@ export const modelOptions = {
     num(
       "ATT_MODEL_THRESHOLD",
       undefined,
-      "Anomaly threshold on the normalized score (anomalous iff score >= threshold); unset = the model card's threshold.",
-      { min: 0, max: 1 },
+      "Threshold on the model's score (positive, e.g. anomalous, iff score >= threshold); unset = the model card's threshold. In [0, 1] for anomaly scores and probabilities (checked at load against the card's score kind), any number for a decision function.",
     ),
   ),
   intraOpThreads: int(
