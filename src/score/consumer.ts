@@ -16,7 +16,6 @@ const GROUP_CHANGED = new Set([
   "REBALANCE_IN_PROGRESS",
   "ILLEGAL_GENERATION",
   "UNKNOWN_MEMBER_ID",
-  "NOT_COORDINATOR",
   "NOT_COORDINATOR_FOR_GROUP",
 ]);
 
@@ -27,21 +26,27 @@ const GROUP_CHANGED = new Set([
  * and its partitions moved mid-batch. The timer needs the event loop: a process blocked for a
  * whole session timeout (a pause that long) is expelled, as it should be.
  *
- * `groupChanged` is set once a heartbeat says a rebalance started (a replica joined or left) or
- * this member was dropped: the batch stops after the chunk in flight commits, and that error is
- * thrown to kafkajs, which rejoins at once instead of at its next heartbeat.
+ * `onGroupChange` gets the heartbeat's error once it says a rebalance started (a replica joined or
+ * left) or this member was dropped; anything else (a lost connection) surfaces at the heartbeat
+ * after the chunk. Returns the timer's stop.
  */
-function keepHeartbeating(heartbeat: () => Promise<void>, intervalMs: number) {
-  const state: { groupChanged?: unknown; stop(): void } = { stop: () => clearInterval(timer) };
+function keepHeartbeating(
+  heartbeat: () => Promise<void>,
+  intervalMs: number,
+  onGroupChange: (err: unknown) => void,
+): () => void {
   const timer = setInterval(() => {
     heartbeat().catch((err: unknown) => {
-      const type = (err as { type?: unknown } | null)?.type;
-      if (typeof type === "string" && GROUP_CHANGED.has(type)) state.groupChanged ??= err;
-      // Anything else (a lost connection) surfaces at the heartbeat after the chunk.
+      if (isGroupChange(err)) onGroupChange(err);
     });
   }, intervalMs);
   timer.unref();
-  return state;
+  return () => clearInterval(timer);
+}
+
+function isGroupChange(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return typeof type === "string" && GROUP_CHANGED.has(type);
 }
 
 /**
@@ -142,6 +147,14 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   // that owner fenced the kept producer: its next commit fails, the chunk is re-read and the sink
   // is opened again (the new owner's rule: fence first, then read the committed offset).
   let generation = 0;
+  /**
+   * Set once a heartbeat (of any partition's batch) says the group is rebalancing, cleared by the
+   * next join. kafkajs rejoins only after every batch of the current fetch has been handled, so
+   * while it is set, batches stop after their chunk in flight and batches not started yet return
+   * unprocessed (they are fetched again after the rejoin): the rebalance waits for one chunk per
+   * partition in flight, not for the whole fetch.
+   */
+  let groupChange: unknown;
   const sinks = new Map<number, { sink: PartitionSink; generation: number }>();
   let joined = false;
   let stopping: Promise<void> | undefined;
@@ -154,6 +167,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
   consumer.on("group-join", (e) => {
     generation += 1;
     joined = true;
+    groupChange = undefined;
     const mine = new Set(e.memberAssignment[o.topic] ?? []);
     for (const [partition, cur] of sinks) {
       if (mine.has(partition)) cur.generation = generation;
@@ -343,10 +357,9 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
     batch: Batch,
     resolveOffset: (offset: string) => void,
     heartbeat: () => Promise<void>,
-    beats: ReturnType<typeof keepHeartbeating>,
     owned: () => boolean,
   ): Promise<void> {
-    const current = () => owned() && beats.groupChanged === undefined;
+    const current = () => owned() && groupChange === undefined;
     const active = () => current() && !stopController.signal.aborted && !fatal;
     // A batch fetched before a rebalance took its partition away must not open a producer that
     // would fence the new owner's.
@@ -406,7 +419,7 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
         await cur?.sink.close().catch(() => undefined);
         throw new BatchFailedError(err);
       }
-      if (beats.groupChanged === undefined) await heartbeat();
+      if (groupChange === undefined) await heartbeat();
     }
   }
 
@@ -423,13 +436,21 @@ export function createScoreConsumer(o: ScoreConsumerOptions): ScoreConsumer {
         partitionsConsumedConcurrently: o.partitionsConcurrently,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (fatal) return;
-          const beats = keepHeartbeating(heartbeat, o.heartbeatIntervalMs);
+          if (groupChange !== undefined) throw groupChange;
+          // An answer that comes back after the next join is about the old generation: ignored.
+          const gen = generation;
+          const stopBeats = keepHeartbeating(heartbeat, o.heartbeatIntervalMs, (err) => {
+            if (generation === gen) groupChange ??= err;
+          });
           try {
-            await consumeBatch(batch, resolveOffset, heartbeat, beats, () => isRunning() && !isStale());
+            await consumeBatch(batch, resolveOffset, heartbeat, () => isRunning() && !isStale());
+          } catch (err) {
+            if (isGroupChange(err)) groupChange ??= err;
+            throw err;
           } finally {
-            beats.stop();
+            stopBeats();
           }
-          if (beats.groupChanged !== undefined) throw beats.groupChanged;
+          if (groupChange !== undefined) throw groupChange;
         },
       });
     },
