@@ -26,7 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   "tools/labels": ["contracts", "kernel", "tools/simulate"],
   "tools/simulate": ["contracts", "features", "kernel", "model", "rpc"],
   "tools/demo": ["contracts", "kernel", "rpc", "tools/simulate"],
-  "tools/compare": ["contracts", "kernel", "model", "tools/stats"],
+  "tools/compare": ["contracts", "kernel", "model", "tools/labels", "tools/stats"],
   "tools/retrain": ["contracts", "kernel", "model", "tools/compare", "tools/stats"],
   commands: [
     "enrich",

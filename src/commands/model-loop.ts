@@ -59,7 +59,7 @@ export function define(program: Command): void {
       "leave out transactions with this verdict (true-positive, false-positive, benign); repeatable",
       (v: string, prev: string[] = []) => [...prev, v],
     )
-    .option("--verdicts-topic <name>", "verdicts topic", "att.verdicts.v1")
+    .option("--verdicts-topic <name>", "verdicts topic (default ATT_VERDICTS_TOPIC)")
     .option("--n-estimators <n>", "trees (default: the base model's)")
     .option("--max-samples <n>", "samples per tree, or auto (default: the base model's)")
     .option("--random-state <n>", "seed (default: the base model's)")

@@ -3,4 +3,4 @@ export { listModels, formatModelList } from "./list.js";
 export { scoreCsv } from "./score.js";
 export { resolveTarget } from "./target.js";
 export { resolveToolsDir, runModelTools } from "../python-tools.js";
-export { promoteModel, rollbackModel, readDefaultHistory } from "./promote.js";
+export { promoteModel, rollbackModel } from "./promote.js";

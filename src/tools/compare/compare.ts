@@ -1,6 +1,7 @@
 import type { Model } from "../../model/index.js";
 import { ValidationError } from "../../kernel/errors.js";
-import { jaccard, precisionRecall, spearman, thresholdForRate } from "./metrics.js";
+import { precisionRecall } from "../labels/metrics.js";
+import { jaccard, spearman, thresholdForRate } from "./metrics.js";
 
 /** One transaction to score: its id, its feature values by column, and its label when known. */
 export interface CompareRow {
@@ -170,8 +171,7 @@ export async function compareModels(
     const rate = n ? anomalies / n : 0;
     const trainingRate = m.card.training?.anomaly_rate ?? null;
     const pr = precisionRecall(
-      labelIdx.map((r) => flagged[i]![r]!),
-      labelIdx.map((r) => input.rows[r]!.label!),
+      labelIdx.map((r) => ({ flagged: flagged[i]![r]!, positive: input.rows[r]!.label! })),
     );
     const targetRate = opts.targetRate ?? trainingRate;
     const t = targetRate !== null ? thresholdForRate(scores[i]!, targetRate) : null;

@@ -77,25 +77,3 @@ export function thresholdForRate(
   for (let i = 0; i < n; i++) if (scores[i]! >= threshold) flagged++;
   return { threshold, achieved: flagged / n };
 }
-
-/** Precision and recall of `flagged` against `positive` labels; null where undefined (0/0). */
-export function precisionRecall(
-  flagged: ArrayLike<boolean>,
-  positive: ArrayLike<boolean>,
-): { precision: number | null; recall: number | null; tp: number; fp: number; fn: number } {
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  for (let i = 0; i < flagged.length; i++) {
-    if (flagged[i] && positive[i]) tp++;
-    else if (flagged[i]) fp++;
-    else if (positive[i]) fn++;
-  }
-  return {
-    precision: tp + fp === 0 ? null : tp / (tp + fp),
-    recall: tp + fn === 0 ? null : tp / (tp + fn),
-    tp,
-    fp,
-    fn,
-  };
-}

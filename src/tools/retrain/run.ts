@@ -63,7 +63,6 @@ export interface RetrainResult {
 
 /** Fewer rows cannot grow an IsolationForest worth comparing (max_samples is min(256, n)). */
 const MIN_ROWS = 50;
-const VERDICTS_TOPIC = "att.verdicts.v1";
 
 interface BaseCard {
   features: string[];
@@ -159,7 +158,7 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
   let excluded = 0;
   if (exclude.size) {
     const verdicts = await readVerdicts(kafka, {
-      topic: flags.verdictsTopic ?? VERDICTS_TOPIC,
+      topic: flags.verdictsTopic ?? config.labels.verdictsTopic,
       nowMs,
       logger,
       idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
