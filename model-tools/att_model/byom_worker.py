@@ -154,7 +154,84 @@ def generated_rows(model, a: dict, folded: explain_data.Folded, n_features: int,
     return X.astype(np.float32)
 
 
-def convert(model, a: dict, n_features: int) -> tuple[bytes, list[str]]:
+#: DecisionTree-based ensembles: scikit-learn tests float32(z) <= float64 threshold. skl2onnx
+#: stores float32-nearest thresholds and scales in float32; these kinds get exact thresholds
+#: (largest float32 <= t, BRANCH_LEQ) and a float64 preprocessing graph (see _exact_trees).
+EXACT_TREE_KINDS = ("random_forest", "extra_trees", "gradient_boosting")
+
+
+def _exact_trees(onx, a: dict, folded: explain_data.Folded | None, n_features: int, steps: bool):
+    """Rewrites skl2onnx's tree ensemble to scikit-learn's exact float32 routing: thresholds =
+    largest float32 <= the float64 split (a float32 input goes left in ONNX iff it does in
+    scikit-learn), and, when scalers/imputers precede the trees, replaces skl2onnx's float32
+    preprocessing by Cast(double) -> [Where(IsNaN, impute)] -> Mul(a) -> Add(c) -> Cast(float),
+    the float64 arithmetic scikit-learn does before the trees cast to float32."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    final = a["final"]
+    trees = list(final.estimators_) if a["kind"] != "gradient_boosting" else list(final.estimators_[:, 0])
+    ens = [n for n in onx.graph.node if n.op_type in ("TreeEnsembleClassifier", "TreeEnsembleRegressor")]
+    if len(ens) != 1:
+        raise Refused(refusal(f"a skl2onnx graph with {len(ens)} tree-ensemble nodes", "exactly one"))
+    attrs = {at.name: at for at in ens[0].attribute}
+    tids = list(attrs["nodes_treeids"].ints)
+    nids = list(attrs["nodes_nodeids"].ints)
+    modes = [m.decode() if isinstance(m, bytes) else m for m in attrs["nodes_modes"].strings]
+    values = list(attrs["nodes_values"].floats)
+    for i, (t, nid, mode) in enumerate(zip(tids, nids, modes)):
+        if mode == "LEAF":
+            continue
+        if mode != "BRANCH_LEQ":
+            raise Refused(refusal(f"a skl2onnx tree node of mode {mode}", "BRANCH_LEQ splits"))
+        values[i] = float(explain_data.float32_round_down(np.array([trees[t].tree_.threshold[nid]]))[0])
+    del attrs["nodes_values"].floats[:]
+    attrs["nodes_values"].floats.extend(values)
+    if not steps:
+        return onx
+    # the preprocessing: skl2onnx's nodes up to the ensemble's input are replaced
+    z_name = ens[0].input[0]
+    keep = _nodes_feeding(onx, ens[0])
+    pre = [
+        helper.make_node("Cast", [INPUT], ["att_x64"], to=onnx.TensorProto.DOUBLE, name="att_cast64"),
+    ]
+    x = "att_x64"
+    inits = [numpy_helper.from_array(folded.a.astype(np.float64), "att_a"), numpy_helper.from_array(folded.c.astype(np.float64), "att_c")]
+    if folded.impute is not None:
+        inits.append(numpy_helper.from_array(np.asarray(folded.impute, dtype=np.float64), "att_impute"))
+        pre += [helper.make_node("IsNaN", [x], ["att_nan"], name="att_isnan"), helper.make_node("Where", ["att_nan", "att_impute", x], ["att_xi"], name="att_impute_where")]
+        x = "att_xi"
+    pre += [
+        helper.make_node("Mul", [x, "att_a"], ["att_ax"], name="att_scale"),
+        helper.make_node("Add", ["att_ax", "att_c"], ["att_z64"], name="att_shift"),
+        helper.make_node("Cast", ["att_z64"], [z_name], to=onnx.TensorProto.FLOAT, name="att_cast32"),
+    ]
+    rest = [n for i, n in enumerate(onx.graph.node) if i not in keep]
+    del onx.graph.node[:]
+    onx.graph.node.extend(pre + rest)
+    used = {i for n in onx.graph.node for i in n.input}
+    live = [t for t in onx.graph.initializer if t.name in used]
+    del onx.graph.initializer[:]
+    onx.graph.initializer.extend(live + inits)
+    return onx
+
+
+def _nodes_feeding(onx, target) -> set[int]:
+    """Indices of the nodes that compute `target`'s first input (the preprocessing chain)."""
+    nodes = list(onx.graph.node)
+    producers = {o: i for i, n in enumerate(nodes) for o in n.output}
+    seen: set[int] = set()
+    stack = [target.input[0]]
+    while stack:
+        i = producers.get(stack.pop())
+        if i is None or i in seen:
+            continue
+        seen.add(i)
+        stack.extend(nodes[i].input)
+    return seen
+
+
+def convert(model, a: dict, n_features: int, folded: explain_data.Folded | None = None) -> tuple[bytes, list[str]]:
     import onnx
     from onnx import helper
     from skl2onnx import convert_sklearn
@@ -167,6 +244,8 @@ def convert(model, a: dict, n_features: int) -> tuple[bytes, list[str]]:
         onx = convert_sklearn(model, initial_types=[(INPUT, FloatTensorType([None, n_features]))], options=options, target_opset=dict(OPSETS))
     except Exception as err:  # skl2onnx says what it cannot convert
         raise Refused(refusal(f"skl2onnx cannot convert this model: {type(err).__name__}: {err}", "a model skl2onnx converts (docs/model-formats.md)")) from None
+    if a["kind"] in EXACT_TREE_KINDS:
+        onx = _exact_trees(onx, a, folded, n_features, steps=bool(a["steps"]))
     outs = [o.name for o in onx.graph.output]
     prob = "probabilities" if "probabilities" in outs else outs[-1]
     idx = helper.make_tensor("att_score_index", onnx.TensorProto.INT64, [1], [a["pos_index"]])
@@ -247,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             ref = reference_scores(model, a, X)
-        onnx_bytes, outputs = convert(model, a, n_features)
+        onnx_bytes, outputs = convert(model, a, n_features, folded)
         (work / "model.onnx").write_bytes(onnx_bytes)
         np.save(work / "rows.npy", X)
         np.save(work / "reference.npy", ref)

@@ -41,8 +41,8 @@ KINDS = (
     "hist_gradient_boosting",
     "logistic_regression",
     "pipeline_standard_logistic",
-    "pipeline_imputer_random_forest",
-    "pipeline_minmax_extra_trees",
+    "pipeline_imputer_minmax_random_forest",
+    "pipeline_standard_random_forest",
     "pipeline_robust_gradient_boosting",
     "pipeline_imputer_standard_hist_gradient_boosting",
 )
@@ -90,11 +90,10 @@ def build(kind: str, seed: int):
         "hist_gradient_boosting": lambda: HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=seed),
         "logistic_regression": lambda: LogisticRegression(max_iter=2000),
         "pipeline_standard_logistic": lambda: Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=2000))]),
-        "pipeline_imputer_random_forest": lambda: Pipeline([("impute", SimpleImputer(strategy="median")), ("clf", RandomForestClassifier(max_depth=8, **trees))]),
-        "pipeline_minmax_extra_trees": lambda: Pipeline([("scale", MinMaxScaler()), ("clf", ExtraTreesClassifier(max_depth=8, **trees))]),
-        # refused at import (tests): skl2onnx's float32 scaler moves some rows across RandomForest's
-        # midpoint thresholds (docs/model-formats.md, "Known limits")
-        "refused_standard_random_forest": lambda: Pipeline([("scale", StandardScaler()), ("clf", RandomForestClassifier(max_depth=8, **trees))]),
+        "pipeline_imputer_minmax_random_forest": lambda: Pipeline(
+            [("impute", SimpleImputer(strategy="median")), ("scale", MinMaxScaler()), ("clf", RandomForestClassifier(max_depth=8, **trees))]
+        ),
+        "pipeline_standard_random_forest": lambda: Pipeline([("scale", StandardScaler()), ("clf", RandomForestClassifier(max_depth=8, **trees))]),
         "pipeline_robust_gradient_boosting": lambda: Pipeline([("scale", RobustScaler()), ("clf", GradientBoostingClassifier(max_depth=3, **trees))]),
         "pipeline_imputer_standard_hist_gradient_boosting": lambda: Pipeline(
             [("impute", SimpleImputer(strategy="constant", fill_value=-1.0)), ("scale", StandardScaler()), ("clf", HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=seed))]
@@ -115,7 +114,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rows", type=int, default=2000)
-    ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of: " + ", ".join(KINDS) + ", refused_standard_random_forest")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of: " + ", ".join(KINDS)')
     ap.add_argument("--formats", default="pickle,joblib,skops")
     args = ap.parse_args()
     out = Path(args.out)
