@@ -51,6 +51,46 @@ const KNOWN: BenchSpec[] = [
     shows: "peak RSS of att score draining a large backlog against a small one",
   },
   {
+    name: "byom",
+    file: "byom.ts",
+    title: "Bring your own model (every estimator kind)",
+    owner: "model",
+    shows:
+      "rows/s at batch 256 for each model kind through our engine against its own scikit-learn predict_proba / score_samples in the same run",
+  },
+  {
+    name: "compression",
+    file: "compression.ts",
+    title: "Findings compression",
+    owner: "sink",
+    shows:
+      "bytes and CPU per finding for none/gzip/lz4/zstd on att score's own findings, and att score tx/s per codec",
+  },
+  {
+    name: "pipe",
+    file: "pipe.ts",
+    title: "att score beside a bare kafkajs transactional pipe",
+    owner: "sink",
+    shows:
+      "tx/s of att score against a bare kafkajs transactional pipe writing records of the same size with the same codec, in interleaved rounds; CPU per transaction by area",
+  },
+  {
+    name: "failover",
+    file: "failover.ts",
+    title: "Failover (join, SIGTERM, SIGKILL)",
+    owner: "score",
+    shows:
+      "longest gap between findings per partition and p99 latency around a join, a SIGTERM and a SIGKILL at a steady rate, against a quiet window of the same run",
+  },
+  {
+    name: "scaling",
+    file: "scaling.ts",
+    title: "Scaling per core (cgroup-capped processes)",
+    owner: "score",
+    shows:
+      "tx/s and efficiency of 1-4 att score processes each capped at 0.3 CPU, with broker CPU per step and the step where the broker becomes the bound",
+  },
+  {
     name: "e2e",
     file: "e2e.ts",
     title: "End to end (score stage)",
