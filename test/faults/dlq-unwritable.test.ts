@@ -59,7 +59,15 @@ describe("fault: an unwritable DLQ record stops the process, loudly", () => {
     };
 
     const scorer = spawnAtt(group, ["score"], {
-      ...scoreEnv({ transfers, findings, dlq, group, prefix, extra: { ATT_SCORE_POISON_ATTEMPTS: "1" } }),
+      ...scoreEnv({
+        transfers,
+        findings,
+        dlq,
+        group,
+        prefix,
+        // Uncompressed: the broker compares the compressed batch with the limit.
+        extra: { ATT_SCORE_POISON_ATTEMPTS: "1", ATT_FINDINGS_COMPRESSION: "none" },
+      }),
       ATT_LOG_LEVEL: "info",
     });
     await scorer.waitFor(/"msg":"Scoring"/, 60_000);
