@@ -5,14 +5,14 @@ Run with the Python of the scikit-learn version that saved the model (the toolin
 loader (pickle, joblib, skops — these are the tests' own files) and scored on the rows cast to
 float32, as the worker sees them.
 
-usage: python byom_reference.py MODEL_FILE ROWS_JSON OUT_JSON [--method auto|decision_function]
-                                [--time-batch N --time-seconds S]
-ROWS_JSON: {"features": [...], "rows": [[...], ...]} in model column order.
-OUT_JSON:  {"sklearn_version", "method", "scores": [...]} and, with --time-batch, rows_per_s of
-           the same call at that batch size (a loop over consecutive batches for S seconds).
+usage: python byom_reference.py JOBS_JSON OUT_JSON
+JOBS_JSON: {"rows": [[...], ...], "jobs": [{"model": FILE, "method": "auto"|"decision_function",
+           "time_batch": N (optional), "time_seconds": S (optional)}]}, rows in model column order.
+OUT_JSON:  {"sklearn_version", "results": [{"method", "scores": [...], "rows_per_s"?}]}; with
+           time_batch, rows_per_s of the same call at that batch size (consecutive batches for S
+           seconds, after one warm-up call).
 """
 
-import argparse
 import json
 import pickle
 import sys
@@ -46,30 +46,28 @@ def scorer(model, method):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("model")
-    ap.add_argument("rows")
-    ap.add_argument("out")
-    ap.add_argument("--method", default="auto")
-    ap.add_argument("--time-batch", type=int, default=0)
-    ap.add_argument("--time-seconds", type=float, default=2.0)
-    a = ap.parse_args()
-    warnings.simplefilter("error")  # an InconsistentVersionWarning means the wrong scikit-learn
-    model = load(a.model)
-    doc = json.load(open(a.rows))
+    jobs_path, out_path = sys.argv[1], sys.argv[2]
+    doc = json.load(open(jobs_path))
     X = np.asarray(doc["rows"], dtype=np.float32).astype(np.float64)
-    name, f = scorer(model, a.method)
-    out = {"sklearn_version": sklearn.__version__, "method": name, "scores": f(X).astype(float).tolist()}
-    if a.time_batch:
-        b = a.time_batch
-        n, i, t0 = 0, 0, time.perf_counter()
-        while time.perf_counter() - t0 < a.time_seconds:
-            start = (i * b) % max(1, len(X) - b)
-            f(X[start : start + b])
-            n += b
-            i += 1
-        out["rows_per_s"] = n / (time.perf_counter() - t0)
-    json.dump(out, open(a.out, "w"))
+    results = []
+    for job in doc["jobs"]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an InconsistentVersionWarning means the wrong scikit-learn
+            model = load(job["model"])
+            name, f = scorer(model, job.get("method", "auto"))
+            res = {"method": name, "scores": f(X).astype(float).tolist()}
+        b = job.get("time_batch")
+        if b:
+            f(X[:b])
+            n, i, t0 = 0, 0, time.perf_counter()
+            while time.perf_counter() - t0 < job.get("time_seconds", 2.0):
+                start = (i * b) % max(1, len(X) - b)
+                f(X[start : start + b])
+                n += b
+                i += 1
+            res["rows_per_s"] = n / (time.perf_counter() - t0)
+        results.append(res)
+    json.dump({"sklearn_version": sklearn.__version__, "results": results}, open(out_path, "w"))
 
 
 if __name__ == "__main__":
