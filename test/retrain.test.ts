@@ -98,7 +98,7 @@ async function publish(
 }
 
 describe("att model retrain", () => {
-  it("trains on a window's findings without the true positives, with the base model's features and hyper-parameters, registers it beside the default and writes its CHANGELOG entry", async () => {
+  it("trains on a window's findings without the true positives, with the base model's features and hyper-parameters, registers it beside the default, writes its CHANGELOG entry, and refuses a version that exists, a window too small and a window still ahead", async () => {
     const dir = mkdtempSync(join(tmpdir(), "att-retrain-"));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const registry = join(dir, "registry");
@@ -208,11 +208,18 @@ describe("att model retrain", () => {
     ).rejects.toThrow(/already in the registry/);
     await expect(
       runRetrain(
-        { from: String(t1 + 60_000), to: String(t1 + 120_000), topic, newVersion: "retrained-test-2" },
+        { from: String(t0 - 120_000), to: String(t0 - 60_000), topic, newVersion: "retrained-test-2" },
         { env, stdout: sink(), stderr: sink() },
       ),
     ).rejects.toThrow(/holds 0 scored transactions; at least 50/);
     expect(existsSync(join(registry, "retrained-test-2"))).toBe(false);
+    // a window that ends more than a minute from now has not happened yet
+    await expect(
+      runRetrain(
+        { from: String(t0), to: String(Date.now() + 300_000), topic, newVersion: "retrained-test-3" },
+        { env, stdout: sink(), stderr: sink() },
+      ),
+    ).rejects.toThrow(/--to is in the future/);
   }, 180_000);
 
   it("a MODEL-DRIFT finding names the command that retrains on its window's findings", () => {

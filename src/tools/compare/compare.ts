@@ -30,6 +30,12 @@ export interface ModelSide {
   rate: number;
   /** rate / trainingRate: 1 = production behaves as training did. */
   rateRatio: number | null;
+  /**
+   * With labels: the anomaly rate of the rows not labelled as attacks, and its ratio to the
+   * training rate — the like-for-like figure when training left the attacks out (retrain does).
+   */
+  normalRate: number | null;
+  normalRateRatio: number | null;
   /** With labels: at the model's threshold. */
   precision: number | null;
   recall: number | null;
@@ -173,6 +179,14 @@ export async function compareModels(
     const pr = precisionRecall(
       labelIdx.map((r) => ({ flagged: flagged[i]![r]!, positive: input.rows[r]!.label! })),
     );
+    let normals = 0;
+    let normalFlagged = 0;
+    input.rows.forEach((row, r) => {
+      if (row.label === true) return;
+      normals++;
+      if (flagged[i]![r]) normalFlagged++;
+    });
+    const normalRate = labelled.length && normals ? normalFlagged / normals : null;
     const targetRate = opts.targetRate ?? trainingRate;
     const t = targetRate !== null ? thresholdForRate(scores[i]!, targetRate) : null;
     return {
@@ -184,6 +198,8 @@ export async function compareModels(
       anomalies,
       rate,
       rateRatio: trainingRate ? rate / trainingRate : null,
+      normalRate,
+      normalRateRatio: normalRate !== null && trainingRate ? normalRate / trainingRate : null,
       precision: labelled.length ? pr.precision : null,
       recall: labelled.length ? pr.recall : null,
       truePositives: pr.tp,

@@ -12,7 +12,7 @@ export function modelTable(r: CompareReport): { headers: string[]; rows: string[
     "anomaly rate",
     "training rate",
     "× training",
-    ...(labels ? ["precision", "recall", "TP/FP/FN"] : []),
+    ...(labels ? ["rate w/o attacks", "× training", "precision", "recall", "TP/FP/FN"] : []),
     "threshold for target",
   ];
   const rows = r.models.map((m) => [
@@ -23,7 +23,13 @@ export function modelTable(r: CompareReport): { headers: string[]; rows: string[
     pct(m.trainingRate),
     m.rateRatio === null ? "-" : `${m.rateRatio.toFixed(2)}×`,
     ...(labels
-      ? [pct(m.precision, 1), pct(m.recall, 1), `${m.truePositives}/${m.falsePositives}/${m.falseNegatives}`]
+      ? [
+          pct(m.normalRate),
+          m.normalRateRatio === null ? "-" : `${m.normalRateRatio.toFixed(2)}×`,
+          pct(m.precision, 1),
+          pct(m.recall, 1),
+          `${m.truePositives}/${m.falsePositives}/${m.falseNegatives}`,
+        ]
       : []),
     m.target
       ? `${m.target.threshold.toFixed(4)} → ${pct(m.target.achieved)} (target ${pct(m.target.rate)})`

@@ -6,6 +6,7 @@ import { loadConfig } from "../../kernel/config/index.js";
 import { ConfigError, ValidationError } from "../../kernel/errors.js";
 import { createKafka } from "../../kernel/kafka/index.js";
 import { createLogger } from "../../kernel/logger.js";
+import { sleep } from "../../kernel/shutdown.js";
 import { resolveToolsDir, resolveTarget, runModelTools } from "../../model/cli/index.js";
 import { resolveModelDir } from "../../model/index.js";
 import { compareOn, withModels } from "../compare/run.js";
@@ -61,6 +62,8 @@ export interface RetrainResult {
   compare: CompareReport;
 }
 
+/** Longest wait for a window whose end (--to) is still ahead. */
+const MAX_WAIT_FOR_WINDOW_MS = 60_000;
 /** Fewer rows cannot grow an IsolationForest worth comparing (max_samples is min(256, n)). */
 const MIN_ROWS = 50;
 
@@ -123,6 +126,21 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
     throw new ConfigError(`Model version ${version} is already in the registry ${registry}`, {
       details: ["Fix: choose another with --new-version (registry folders are never overwritten)."],
     });
+
+  // A window that has not ended yet (a drift finding's command run at once: its --to includes a
+  // grace period after the window) is waited for, briefly; rows written later would be missing.
+  const ahead = toMs - Date.now();
+  if (ahead > MAX_WAIT_FOR_WINDOW_MS)
+    throw new ConfigError("--to is in the future: the window has not ended yet", {
+      details: [
+        `Got: --to ${new Date(toMs).toISOString()}, ${Math.round(ahead / 1000)} s from now`,
+        "Fix: run it after the window ended.",
+      ],
+    });
+  if (ahead > 0) {
+    stderr.write(`The window ends in ${(ahead / 1000).toFixed(1)} s: waiting for it\n`);
+    await sleep(ahead + 1000);
+  }
 
   // 1. The window's findings, with their feature values.
   const topic = flags.topic ?? config.kafka.topicFindings;
@@ -241,6 +259,10 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
       trainingAnomalyRate: card.training?.anomaly_rate ?? null,
       compare,
     };
+    if (result.trainingAnomalyRate === 0)
+      stderr.write(
+        `warning: ${version} flags none of its ${rows} training rows at ${threshold}: the drift monitor's rate test will alarm on any anomaly; retrain on a longer window\n`,
+      );
     writeChangelog(registry, result, exclude);
     stdout.write(flags.json ? JSON.stringify(result, null, 2) + "\n" : formatRetrain(result));
     return result;
@@ -269,7 +291,7 @@ function writeChangelog(registry: string, r: RetrainResult, exclude: Set<string>
     `## ${r.version} — retrained from production (${r.window.to.slice(0, 10)})`,
     `- **What:** IsolationForest(n_estimators=${r.params.n_estimators}, max_samples=${r.params.max_samples}, max_features=${r.params.max_features}, random_state=${r.params.random_state}) with the feature set, tokens and threshold (${r.threshold}) of ${r.base}, written by \`att model retrain\`.`,
     `- **Training window:** findings of ${r.window.topic} from ${r.window.from} to ${r.window.to}; ${r.rows.toLocaleString("en-US")} rows${exclude.size ? `, ${r.excluded} transactions with verdict ${[...exclude].join("/")} left out` : ""}.`,
-    `- **Training anomaly rate at ${r.threshold}:** ${pct(r.trainingAnomalyRate)}.`,
+    `- **Training anomaly rate at ${r.threshold}:** ${pct(r.trainingAnomalyRate)}${r.trainingAnomalyRate === 0 ? " — none of the training rows is flagged: the drift monitor will alarm on any anomaly (train on a longer window)" : ""}.`,
     `- **Compared with ${r.base}:** ${compareSummary(r).join("; ")}.`,
     `- **Not the default:** \`att model promote ${r.version}\` makes it one.`,
     "",
