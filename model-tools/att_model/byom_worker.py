@@ -313,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                     folded.add(step)
                 except ValueError as err:
                     raise Refused(refusal(str(err), "StandardScaler / MinMaxScaler / RobustScaler / SimpleImputer(NaN) steps")) from None
+            if any(step not in (None, "passthrough") for _n, step in model.steps[:-1]):
+                folded.transform = model[:-1].transform
             if folded.impute is not None:
                 folded.z_impute = np.asarray(model[:-1].transform(np.full((1, n_features), np.nan)), dtype=np.float64)[0]
         if args.rows:

@@ -44,6 +44,8 @@ class Folded:
         #: the imputed values after every step, as scikit-learn computes them (set by the worker:
         #: pipeline[:-1].transform of an all-NaN row); routes imputed values exactly
         self.z_impute: np.ndarray | None = None
+        #: scikit-learn's preprocessing (pipeline[:-1].transform), for exact folded thresholds
+        self.transform = None
         self.standard_mean_raw: np.ndarray | None = None
 
     def add(self, step) -> None:
@@ -85,6 +87,35 @@ class Folded:
     def raw_threshold(self, feature: np.ndarray, t: np.ndarray) -> np.ndarray:
         return (t - self.c[feature]) / self.a[feature]
 
+    def raw_threshold32(self, feature: np.ndarray, t: np.ndarray, cast32: bool) -> np.ndarray:
+        """Largest float32 x with model(x) <= t, where model(x) is scikit-learn's own
+        preprocessing (`self.transform`, set by the worker) of x, cast to float32 when the trees
+        cast (cast32). Searched among the 9 float32 neighbours of the algebraic fold; without
+        preprocessing it is round_down(t) directly."""
+        if self.transform is None:
+            return float32_round_down(t)
+        x0 = float32_round_down(self.raw_threshold(feature, t))
+        k = 4
+        cands = [x0]
+        for _ in range(k):
+            cands.insert(0, np.nextafter(cands[0], np.float32(-np.inf)))
+            cands.append(np.nextafter(cands[-1], np.float32(np.inf)))
+        C = np.stack(cands, axis=1)  # [splits, 2k+1] float32, increasing
+        rows = np.zeros((C.size, len(self.a)))
+        rows[np.arange(C.size), np.repeat(feature, C.shape[1])] = C.ravel().astype(np.float64)
+        z = np.asarray(self.transform(rows), dtype=np.float64)[np.arange(C.size), np.repeat(feature, C.shape[1])].reshape(C.shape)
+        if cast32:
+            z = z.astype(np.float32).astype(np.float64)
+        ok = z <= t[:, None]
+        out = x0.copy()
+        for i in range(len(t)):
+            idx = np.flatnonzero(ok[i])
+            if len(idx) and idx[-1] < C.shape[1] - 1 and (idx == np.arange(len(idx))).all():  # a clean step inside the window
+                out[i] = C[i, idx[-1]]
+            elif not len(idx):
+                out[i] = np.nextafter(C[i, 0], np.float32(-np.inf))
+        return out
+
     def impute_json(self, round32: bool):
         if self.impute is None:
             return None
@@ -119,11 +150,10 @@ def _sk_tree_arrays(tree, pos_index: int | None, scale: float, folded: Folded):
     missing = nodes["missing_go_to_left"].astype(np.int64) if "missing_go_to_left" in nodes.dtype.names else np.zeros(len(left), dtype=np.int64)
     missing[leaf] = 0
     t_model = np.asarray(t.threshold, dtype=np.float64)
-    thr = t_model.copy()
     inner = ~leaf
-    thr[inner] = folded.raw_threshold(feature[inner], thr[inner])
-    thr32 = float32_round_down(thr)
-    folded.pin_imputed_routes(feature, t_model, thr32, inner, cast32=True)  # trees cast their input to float32
+    thr32 = np.zeros(len(left), dtype=np.float32)
+    thr32[inner] = folded.raw_threshold32(feature[inner], t_model[inner], cast32=True)  # trees cast their input to float32
+    folded.pin_imputed_routes(feature, t_model, thr32, inner, cast32=True)
     thr32[leaf] = 0
     cover = np.asarray(t.weighted_n_node_samples, dtype=np.float64)
     v = np.asarray(t.value, dtype=np.float64)[:, 0, :]
@@ -164,11 +194,10 @@ def _hgb_tree_arrays(predictor, folded: Folded):
     feature = nodes["feature_idx"].astype(np.int64)
     feature[leaf] = -1
     t_model = nodes["num_threshold"].astype(np.float64)
-    thr = t_model.copy()
     inner = ~leaf
-    thr[inner] = folded.raw_threshold(feature[inner], thr[inner])
-    thr32 = float32_round_down(thr)
-    folded.pin_imputed_routes(feature, t_model, thr32, inner, cast32=False)  # HistGradientBoosting compares float64
+    thr32 = np.zeros(len(left), dtype=np.float32)
+    thr32[inner] = folded.raw_threshold32(feature[inner], t_model[inner], cast32=False)  # HistGradientBoosting compares float64
+    folded.pin_imputed_routes(feature, t_model, thr32, inner, cast32=False)
     thr32[leaf] = 0
     missing = nodes["missing_go_to_left"].astype(np.int64)
     missing[leaf] = 0
