@@ -154,58 +154,55 @@ def generated_rows(model, a: dict, folded: explain_data.Folded, n_features: int,
     return X.astype(np.float32)
 
 
-#: DecisionTree-based ensembles: scikit-learn tests float32(z) <= float64 threshold. skl2onnx
-#: stores float32-nearest thresholds and scales in float32; these kinds get exact thresholds
-#: (largest float32 <= t, BRANCH_LEQ) and a float64 preprocessing graph (see _exact_trees).
-EXACT_TREE_KINDS = ("random_forest", "extra_trees", "gradient_boosting")
+#: Tree ensembles whose skl2onnx graph is rewritten for scikit-learn's exact routing.
+EXACT_TREE_KINDS = ("random_forest", "extra_trees", "gradient_boosting", "hist_gradient_boosting")
 
 
-def _exact_trees(onx, a: dict, folded: explain_data.Folded | None, n_features: int, steps: bool):
-    """Rewrites skl2onnx's tree ensemble to scikit-learn's exact float32 routing: thresholds =
-    largest float32 <= the float64 split (a float32 input goes left in ONNX iff it does in
-    scikit-learn), and, when scalers/imputers precede the trees, replaces skl2onnx's float32
-    preprocessing by Cast(double) -> [Where(IsNaN, impute)] -> Mul(a) -> Add(c) -> Cast(float),
-    the float64 arithmetic scikit-learn does before the trees cast to float32."""
+def _exact_trees(onx, a: dict, folded: explain_data.Folded, n_features: int, steps: bool):
+    """Rewrites skl2onnx's tree ensemble so a float32 row takes exactly scikit-learn's path:
+    every split gets explain.json's raw-space threshold (the largest float32 x that scikit-learn,
+    with its own preprocessing and casts, sends left; explain_data.raw_threshold32), and the
+    preprocessing nodes before the ensemble are replaced by the imputation alone
+    (Where(IsNaN(x), impute, x), float32 values as in explain.json): scalers are folded into the
+    thresholds, so the trees read raw features. skl2onnx's own graph stores float32-nearest
+    thresholds and scales in float32, which moves rows lying within a float32 ulp of a split."""
     import onnx
     from onnx import helper, numpy_helper
 
     final = a["final"]
-    trees = list(final.estimators_) if a["kind"] != "gradient_boosting" else list(final.estimators_[:, 0])
+    if a["kind"] == "hist_gradient_boosting":
+        trees = [explain_data._hgb_tree_arrays(it[0], folded) for it in final._predictors]
+    elif a["kind"] == "gradient_boosting":
+        trees = [explain_data._sk_tree_arrays(est, None, 1.0, folded) for est in final.estimators_[:, 0]]
+    else:
+        trees = [explain_data._sk_tree_arrays(est, 0, 1.0, folded) for est in final.estimators_]
     ens = [n for n in onx.graph.node if n.op_type in ("TreeEnsembleClassifier", "TreeEnsembleRegressor")]
     if len(ens) != 1:
         raise Refused(refusal(f"a skl2onnx graph with {len(ens)} tree-ensemble nodes", "exactly one"))
     attrs = {at.name: at for at in ens[0].attribute}
     tids = list(attrs["nodes_treeids"].ints)
     nids = list(attrs["nodes_nodeids"].ints)
+    feats = list(attrs["nodes_featureids"].ints)
     modes = [m.decode() if isinstance(m, bytes) else m for m in attrs["nodes_modes"].strings]
     values = list(attrs["nodes_values"].floats)
     for i, (t, nid, mode) in enumerate(zip(tids, nids, modes)):
         if mode == "LEAF":
             continue
-        if mode != "BRANCH_LEQ":
-            raise Refused(refusal(f"a skl2onnx tree node of mode {mode}", "BRANCH_LEQ splits"))
-        values[i] = float(explain_data.float32_round_down(np.array([trees[t].tree_.threshold[nid]]))[0])
+        if mode != "BRANCH_LEQ" or trees[t]["feature"][nid] != feats[i]:
+            raise Refused(refusal(f"a skl2onnx tree node (tree {t}, node {nid}, mode {mode}) that does not match the model's", "skl2onnx's node ids = scikit-learn's node ids, BRANCH_LEQ splits"))
+        values[i] = trees[t]["threshold"][nid]
     del attrs["nodes_values"].floats[:]
     attrs["nodes_values"].floats.extend(values)
     if not steps:
         return onx
-    # the preprocessing: skl2onnx's nodes up to the ensemble's input are replaced
     z_name = ens[0].input[0]
     keep = _nodes_feeding(onx, ens[0])
-    pre = [
-        helper.make_node("Cast", [INPUT], ["att_x64"], to=onnx.TensorProto.DOUBLE, name="att_cast64"),
-    ]
-    x = "att_x64"
-    inits = [numpy_helper.from_array(folded.a.astype(np.float64), "att_a"), numpy_helper.from_array(folded.c.astype(np.float64), "att_c")]
+    inits = []
     if folded.impute is not None:
-        inits.append(numpy_helper.from_array(np.asarray(folded.impute, dtype=np.float64), "att_impute"))
-        pre += [helper.make_node("IsNaN", [x], ["att_nan"], name="att_isnan"), helper.make_node("Where", ["att_nan", "att_impute", x], ["att_xi"], name="att_impute_where")]
-        x = "att_xi"
-    pre += [
-        helper.make_node("Mul", [x, "att_a"], ["att_ax"], name="att_scale"),
-        helper.make_node("Add", ["att_ax", "att_c"], ["att_z64"], name="att_shift"),
-        helper.make_node("Cast", ["att_z64"], [z_name], to=onnx.TensorProto.FLOAT, name="att_cast32"),
-    ]
+        inits.append(numpy_helper.from_array(np.asarray(folded.impute, dtype=np.float32), "att_impute"))
+        pre = [helper.make_node("IsNaN", [INPUT], ["att_nan"], name="att_isnan"), helper.make_node("Where", ["att_nan", "att_impute", INPUT], [z_name], name="att_impute_where")]
+    else:
+        pre = [helper.make_node("Identity", [INPUT], [z_name], name="att_raw_features")]
     rest = [n for i, n in enumerate(onx.graph.node) if i not in keep]
     del onx.graph.node[:]
     onx.graph.node.extend(pre + rest)

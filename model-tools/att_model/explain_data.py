@@ -90,31 +90,43 @@ class Folded:
     def raw_threshold32(self, feature: np.ndarray, t: np.ndarray, cast32: bool) -> np.ndarray:
         """Largest float32 x with model(x) <= t, where model(x) is scikit-learn's own
         preprocessing (`self.transform`, set by the worker) of x, cast to float32 when the trees
-        cast (cast32). Searched among the 9 float32 neighbours of the algebraic fold; without
-        preprocessing it is round_down(t) directly."""
+        cast (cast32): a bisection over the ordered float32 bit patterns within 2^22 ulps of the
+        algebraic fold. Without preprocessing it is round_down(t) directly."""
         if self.transform is None:
             return float32_round_down(t)
         x0 = float32_round_down(self.raw_threshold(feature, t))
-        k = 4
-        cands = [x0]
-        for _ in range(k):
-            cands.insert(0, np.nextafter(cands[0], np.float32(-np.inf)))
-            cands.append(np.nextafter(cands[-1], np.float32(np.inf)))
-        C = np.stack(cands, axis=1)  # [splits, 2k+1] float32, increasing
-        rows = np.zeros((C.size, len(self.a)))
-        rows[np.arange(C.size), np.repeat(feature, C.shape[1])] = C.ravel().astype(np.float64)
-        z = np.asarray(self.transform(rows), dtype=np.float64)[np.arange(C.size), np.repeat(feature, C.shape[1])].reshape(C.shape)
-        if cast32:
-            z = z.astype(np.float32).astype(np.float64)
-        ok = z <= t[:, None]
-        out = x0.copy()
-        for i in range(len(t)):
-            idx = np.flatnonzero(ok[i])
-            if len(idx) and idx[-1] < C.shape[1] - 1 and (idx == np.arange(len(idx))).all():  # a clean step inside the window
-                out[i] = C[i, idx[-1]]
-            elif not len(idx):
-                out[i] = np.nextafter(C[i, 0], np.float32(-np.inf))
-        return out
+
+        def key(x):  # float32 -> int64 preserving order
+            b = np.asarray(x, dtype=np.float32).view(np.int32).astype(np.int64)
+            return np.where(b < 0, -(b & 0x7FFFFFFF), b)
+
+        def unkey(k):
+            k = np.asarray(k, dtype=np.int64)
+            b = np.where(k < 0, (-k) | np.int64(-0x80000000), k).astype(np.int64)
+            return b.astype(np.int32).view(np.float32)
+
+        def pred(k):
+            x = unkey(k).astype(np.float64)
+            rows = np.zeros((len(x), len(self.a)))
+            rows[np.arange(len(x)), feature] = x
+            z = np.asarray(self.transform(rows), dtype=np.float64)[np.arange(len(x)), feature]
+            if cast32:
+                z = z.astype(np.float32).astype(np.float64)
+            return z <= t
+
+        k0 = key(x0)
+        lo, hi = k0 - (1 << 22), k0 + (1 << 22)
+        lo = np.maximum(lo, key(np.float32(-3.4e38)))
+        hi = np.minimum(hi, key(np.float32(3.4e38)))
+        good = pred(lo) & ~pred(hi)
+        for _ in range(24):
+            mid = (lo + hi) // 2
+            p = pred(mid)
+            lo = np.where(p, mid, lo)
+            hi = np.where(p, hi, mid)
+        out = np.where(good, unkey(lo), x0)
+        with np.errstate(invalid="ignore"):
+            return out.astype(np.float32)
 
     def impute_json(self, round32: bool):
         if self.impute is None:
