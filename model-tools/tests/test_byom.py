@@ -235,6 +235,35 @@ def test_score_and_inspect_handle_att_model_2(models, tmp_path):
     assert facts["sklearn_version"] == OLD and facts["top_level"] == "sklearn.pipeline.Pipeline" and facts["not_on_allow_list"] == []
 
 
+@pytest.mark.parametrize("kind", ["hist_gradient_boosting", "pipeline_standard_random_forest", "pipeline_imputer_standard_hist_gradient_boosting"])
+def test_rows_on_every_split_threshold_score_like_scikit_learn(models, tmp_path, kind):
+    """The graph's thresholds are explain.json's exact raw-space ones: rows placed on every
+    threshold and one float32 ulp either side take scikit-learn's branch (skl2onnx's own graph,
+    float32-nearest thresholds and float32 scaling, sends some of them the other way)."""
+    d = models[PINNED]
+    import_ok(d / f"{kind}.pkl", "--out", tmp_path / "m", "--features-from", d / "check.csv", "--version", "v1")
+    doc = json.loads((tmp_path / "m" / "explain.json").read_text())
+    rows = []
+    for t in doc["trees"]:
+        for f, th in zip(t["feature"], t["threshold"]):
+            if f >= 0:
+                for v in (np.float32(th), np.nextafter(np.float32(th), np.float32(np.inf)), np.nextafter(np.float32(th), np.float32(-np.inf))):
+                    r = np.zeros(doc["n_features"], dtype=np.float32)
+                    r[f] = v
+                    rows.append(r)
+    X = np.array(rows, dtype=np.float32)
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import pickle, numpy as np, sys; m = pickle.load(open(sys.argv[1], 'rb')); "
+        "X = np.load(sys.argv[2]).astype(np.float64); np.save(sys.argv[3], m.predict_proba(X)[:, 1])"
+    )
+    subprocess.run([sys.executable, "-c", code, str(d / f"{kind}.pkl"), str(tmp_path / "X.npy"), str(tmp_path / "ref.npy")], check=True)
+    ref = np.load(tmp_path / "ref.npy")
+    assert np.abs(onnx_scores(tmp_path / "m", X) - ref).max() <= 1e-6
+    v = explain_data.explained_value(doc, X.astype(np.float64))
+    assert np.abs((v if doc["link"] == "identity" else 1 / (1 + np.exp(-v))) - ref).max() <= 1e-9
+
+
 # ---------------------------------------------------------------------------------------------
 # refusals
 def refused(*args) -> str:
