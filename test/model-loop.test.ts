@@ -9,6 +9,7 @@ import { ALERT_IDS, parseFinding, type Finding } from "../src/contracts/finding.
 import { loadConfig } from "../src/kernel/config/index.js";
 import { createKafka, ensureTopics } from "../src/kernel/kafka/index.js";
 import { createLogger } from "../src/kernel/logger.js";
+import { tcpReachable } from "../src/kernel/net.js";
 import { sleep } from "../src/kernel/shutdown.js";
 import { readDefaultVersion } from "../src/model/registry.js";
 import { runCompare } from "../src/tools/compare/run.js";
@@ -119,7 +120,9 @@ describe("the model loop", () => {
     delete env0.ATT_MODEL_VERSION;
     const config = loadConfig(env0);
 
-    // 1. A private anvil whose chain starts in the past (accounts are back-dated).
+    // 1. A private anvil whose chain starts in the past (accounts are back-dated); the port must
+    // be free: a node left over from an earlier run would answer instead (and know the seed).
+    expect(await tcpReachable("127.0.0.1", ANVIL_PORT), `port ${ANVIL_PORT} is taken`).toBe(false);
     const genesis = Math.floor(Date.now() / 1000 - (config.simulate.maxAgeYears + 0.25) * YEAR_S);
     const anvil = startProcess({
       name: "anvil",
