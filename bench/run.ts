@@ -11,6 +11,8 @@
  *   npm run bench -- --only e2e,enrichment     --skip scoring     --wait-quiet 600
  *   npm run bench -- --update --only scoring   re-run some, replace them in run.json and BENCHMARKS.md
  *   npm run bench -- --render-only    BENCHMARKS.md again from bench/results/run.json (+ analysis.md)
+ *   npm run bench -- --adopt pipe,failover    take bench/results/<name>.json of a standalone run
+ *                                     (`npx tsx bench/<name>.ts`) into run.json and BENCHMARKS.md
  *
  * Starts the local stack (deploy/local/stack.sh start) when Kafka or Redis do not answer. A
  * benchmark whose script does not exist yet gets a "not built yet" line; one that fails gets its
@@ -45,6 +47,7 @@ const args = benchArgs({
   update: "boolean",
   "render-only": "boolean",
   "wait-quiet": "string",
+  adopt: "string",
 });
 const QUICK = args.quick;
 const only = new Set(args.list("only"));
@@ -205,8 +208,64 @@ function updateRun(fresh: RunSummary): void {
   if (ran.some((o) => o.status === "failed" || o.status === "stale")) process.exitCode = 1;
 }
 
+/**
+ * `--adopt <names>`: results a benchmark wrote when it was run on its own (`npx tsx bench/<file>`,
+ * e.g. with options of its own) replace its entry in bench/results/run.json, and BENCHMARKS.md is
+ * rendered again; the run's notes say which entries came from standalone runs and how they ran.
+ */
+function adoptResults(names: string[]): void {
+  const file = `${RESULTS_DIR}run.json`;
+  const summary = readJson(file) as RunSummary | undefined;
+  if (!summary) throw new Error(`${file} not found: --adopt needs a full run first`);
+  const adopted = names.map((name): BenchOutcome => {
+    const spec = BENCHES.find((b) => b.name === name);
+    if (!spec)
+      throw new Error(`--adopt ${name}: no such benchmark (known: ${BENCHES.map((b) => b.name).join(", ")})`);
+    const raw = readJson(`${RESULTS_DIR}${name}.json`) as
+      | {
+          command?: string;
+          date?: string;
+          quick?: boolean;
+          seconds?: number;
+          load?: Record<string, number[]>;
+        }
+      | undefined;
+    if (!raw)
+      throw new Error(
+        `--adopt ${name}: bench/results/${name}.json not found: run npx tsx bench/${spec.file} first`,
+      );
+    if (raw.quick) throw new Error(`--adopt ${name}: bench/results/${name}.json is a --quick run's`);
+    const loadOf = (v: number[] | undefined) =>
+      v?.length === 3 ? (v as [number, number, number]) : undefined;
+    summary.notes.push(
+      `${name} ran on its own at ${(raw.date ?? "?").replace("T", " ").replace(/\.\d+Z$/, " UTC")} with \`${raw.command ?? `npx tsx bench/${spec.file}`}\` (load ${loadOf(raw.load?.before)?.join(" ") ?? "?"}); taken in with \`npm run bench -- --adopt ${name}\`.`,
+    );
+    return {
+      spec,
+      status: "ok",
+      ...(raw.date ? { startedAt: raw.date } : {}),
+      ...(raw.seconds !== undefined ? { seconds: raw.seconds } : {}),
+      exitCode: 0,
+      ...(loadOf(raw.load?.before) ? { loadBefore: loadOf(raw.load?.before)! } : {}),
+      ...(loadOf(raw.load?.after) ? { loadAfter: loadOf(raw.load?.after)! } : {}),
+      result: normalize(name, raw),
+      processes: [],
+    };
+  });
+  summary.benches = BENCHES.map(
+    (spec) =>
+      adopted.find((a) => a.spec.name === spec.name) ??
+      summary.benches.find((b) => b.spec.name === spec.name) ?? { spec, status: "skipped", processes: [] },
+  );
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+  const mdPath = writeOutputs(summary, false);
+  console.log(renderText(summary));
+  console.log(`\nupdated ${file.replace(REPO, "")} and ${mdPath.replace(REPO, "")}`);
+}
+
 async function main(): Promise<void> {
   if (args.has("render-only")) return renderOnly();
+  if (args.has("adopt")) return adoptResults(args.list("adopt"));
   if (UPDATE && (QUICK || only.size === 0)) throw new Error("--update needs --only <names> and no --quick");
   const machine = describeMachine();
   const t0 = Date.now();
