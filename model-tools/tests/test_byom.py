@@ -227,8 +227,9 @@ def test_score_and_inspect_handle_att_model_2(models, tmp_path):
     X, _ = read_rows(d / "check.csv", json.loads((tmp_path / "m" / "model.json").read_text())["features"])
     lines = [json.loads(line) for line in att_model("score", "--model", tmp_path / "m", "--input", d / "check.csv").stdout.splitlines()]
     ours = onnx_scores(tmp_path / "m", X)
-    assert [r["score"] for r in lines] == [float(np.float32(v)) for v in ours]
-    assert [r["prediction"] for r in lines] == ["EXPLOIT" if v >= 0.5 else "BENIGN" for v in ours]
+    got = np.array([r["score"] for r in lines])
+    assert np.abs(got - ours).max() <= 1e-6  # both onnxruntime; thread counts may change the summation order
+    assert [r["prediction"] for r in lines] == ["EXPLOIT" if v >= 0.5 else "BENIGN" for v in got]
     card = json.loads(att_model("inspect", tmp_path / "m").stdout)
     assert card["estimator"]["sklearn_version"] == OLD and card["parity"]["passed"]
     facts = json.loads(att_model("inspect", d / "pipeline_standard_logistic.joblib").stdout)
