@@ -1,6 +1,5 @@
 import type { Kafka } from "kafkajs";
-import { sleep } from "../../../src/kernel/shutdown.js";
-import { uniqueName } from "../../../test/helpers/names.js";
+import { readCommitted } from "../findings.js";
 
 export interface FindingRecord {
   key: string;
@@ -18,32 +17,15 @@ export async function readFindings(
   n: number,
   timeoutMs = 30_000,
 ): Promise<FindingRecord[]> {
-  const consumer = kafka.consumer({
-    groupId: uniqueName("bench-findings-corpus"),
-    readUncommitted: false,
-    maxWaitTimeInMs: 100,
+  return readCommitted(kafka, topic, n, {
+    group: "bench-findings-corpus",
+    timeoutMs,
+    map: (m) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+      return { key: m.key?.toString() ?? "", value: m.value.toString(), headers };
+    },
   });
-  const out: FindingRecord[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          if (out.length >= n || !m.value) continue;
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-          out.push({ key: m.key?.toString() ?? "", value: m.value.toString(), headers });
-        }
-      },
-    });
-    const until = performance.now() + timeoutMs;
-    while (out.length < n && performance.now() < until) await sleep(100);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
 }
 
 /** Mean UTF-8 bytes of the records' values. */

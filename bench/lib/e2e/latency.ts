@@ -5,6 +5,7 @@ import { uniqueName } from "../../../test/helpers/names.js";
 import type { Progress } from "../progress.js";
 import type { RssSampler } from "../rss.js";
 import { sleep } from "../../../src/kernel/shutdown.js";
+import { followFindings } from "../findings.js";
 import { summarize, type Summary } from "../stats.js";
 import { freePort, scrapeBatchBreakdown, type BatchBreakdown } from "./metrics.js";
 import { JOINED, spawnScorer, type ScorerOptions, type ScorerTarget } from "./scorers.js";
@@ -53,31 +54,14 @@ export async function steadyLatency(o: {
   const warm: number[] = [];
   let received = 0;
 
-  const reader = o.kafka.consumer({
-    groupId: uniqueName("bench-e2e-lat-reader"),
-    readUncommitted: false,
-    maxWaitTimeInMs: 50,
+  const reader = await followFindings(o.kafka, o.findings, "bench-e2e-lat-reader", (value, at) => {
+    const hash = hashOf(value);
+    const s = hash ? stamped.get(hash) : undefined;
+    if (!s) return;
+    received += 1;
+    (s.measured ? latencies : warm).push(at - s.observedAt);
+    stamped.delete(hash!);
   });
-  let joined!: () => void;
-  const readerJoined = new Promise<void>((r) => (joined = r));
-  reader.on(reader.events.GROUP_JOIN, () => joined());
-  await reader.connect();
-  await reader.subscribe({ topic: o.findings, fromBeginning: true });
-  void reader.run({
-    eachBatch: async ({ batch }) => {
-      const at = Date.now();
-      for (const m of batch.messages) {
-        if (!m.value) continue;
-        const hash = hashOf(m.value);
-        const s = hash ? stamped.get(hash) : undefined;
-        if (!s) continue;
-        received += 1;
-        (s.measured ? latencies : warm).push(at - s.observedAt);
-        stamped.delete(hash!);
-      }
-    },
-  });
-  await readerJoined;
 
   const total = Math.round(o.rate * (o.warmupS + o.seconds));
   if (o.txs.length < total) throw new Error(`latency phase needs ${total} transactions, got ${o.txs.length}`);

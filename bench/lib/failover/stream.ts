@@ -1,7 +1,7 @@
 import type { Kafka, Producer } from "kafkajs";
 import type { TokenTransferTx } from "../../../src/contracts/token-transfer-tx.js";
 import { sleep } from "../../../src/kernel/shutdown.js";
-import { uniqueName } from "../../../test/helpers/names.js";
+import { followFindings } from "../findings.js";
 
 /** One finding read back: the input partition of its transaction, when it was sent and read. */
 export interface Arrival {
@@ -48,38 +48,21 @@ export async function steadyStream(o: {
   const seen = new Set<string>();
   const arrivals: Arrival[] = [];
   let duplicates = 0;
-  const reader = o.kafka.consumer({
-    groupId: uniqueName("bench-failover-reader"),
-    readUncommitted: false,
-    maxWaitTimeInMs: 50,
+  const reader = await followFindings(o.kafka, o.findings, "bench-failover-reader", (value, at) => {
+    const f = JSON.parse(value.toString()) as {
+      alertId?: string;
+      source?: { transactions?: { hash: string }[] };
+    };
+    const hash = f.source?.transactions?.[0]?.hash;
+    const s = hash ? sentAt.get(hash) : undefined;
+    if (!s) return;
+    if (seen.has(hash!)) {
+      duplicates += 1;
+      return;
+    }
+    seen.add(hash!);
+    arrivals.push({ partition: s.partition, sentAt: s.sentAt, at });
   });
-  let joined!: () => void;
-  const readerJoined = new Promise<void>((r) => (joined = r));
-  reader.on(reader.events.GROUP_JOIN, () => joined());
-  await reader.connect();
-  await reader.subscribe({ topic: o.findings, fromBeginning: true });
-  void reader.run({
-    eachBatch: async ({ batch }) => {
-      const at = Date.now();
-      for (const m of batch.messages) {
-        if (!m.value) continue;
-        const f = JSON.parse(m.value.toString()) as {
-          alertId?: string;
-          source?: { transactions?: { hash: string }[] };
-        };
-        const hash = f.source?.transactions?.[0]?.hash;
-        const s = hash ? sentAt.get(hash) : undefined;
-        if (!s) continue;
-        if (seen.has(hash!)) {
-          duplicates += 1;
-          continue;
-        }
-        seen.add(hash!);
-        arrivals.push({ partition: s.partition, sentAt: s.sentAt, at });
-      }
-    },
-  });
-  await readerJoined;
 
   let sending: Promise<void> | undefined;
   let running = false;
