@@ -6,9 +6,14 @@ import { loadConfig } from "../../src/kernel/config/index.js";
 import { createTopicsReady } from "../../src/kernel/kafka/index.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
+import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
+import { sleep } from "../../src/kernel/shutdown.js";
 import { createScoreStage, type ScoreStage } from "../../src/score/stage.js";
-import { connectedAdmin } from "../helpers/kafka.js";
+import { startStandin } from "../fixtures/api-standin/server.js";
+import { connectedAdmin, createTestTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
+import { KAFKA_BROKERS } from "../helpers/services.js";
+import { syntheticTxs, TEST_TOKENS } from "../helpers/transfers.js";
 
 /**
  * The fault-injection suite's bookkeeping: what a case put in, what came out, and one line per
@@ -158,4 +163,99 @@ export async function startScoreStage(
   onTestFinished(() => stage.stop());
   await stage.start();
   return stage;
+}
+
+/** Token lookups and first-transaction times of every address, from the API stand-in. */
+const firstTxOf = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-5), 16);
+
+export interface RedisFaultSetup {
+  transfers: string;
+  findings: string;
+  dlq: string;
+  group: string;
+  /** A score stage's environment: enrichment in-process through Redis at the given URL. */
+  env: Record<string, string>;
+}
+
+/**
+ * Fresh topics, a group and an Etherscan/Ethplorer stand-in for a score stage whose every batch
+ * needs Redis (cache reads, queued lookups): the Redis fault cases' common set-up.
+ */
+export async function redisFaultSetup(name: string, redisUrl: string): Promise<RedisFaultSetup> {
+  const api = await startStandin({
+    firstTx: firstTxOf,
+    tokens: TEST_TOKENS.map((t) => ({
+      address: t.address,
+      name: t.name,
+      symbol: t.symbol,
+      decimals: t.decimals,
+    })),
+  });
+  onTestFinished(() => api.close());
+  const transfers = await createTestTopic(`${name}-transfers`, 3);
+  const findings = await createTestTopic(`${name}-findings`, 3);
+  const dlq = await createTestTopic(`${name}-dlq`, 1);
+  const group = uniqueName(name);
+  const env = {
+    ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+    ATT_REDIS_URL: redisUrl,
+    ATT_REDIS_PREFIX: uniqueName(name),
+    ATT_TOPIC_TRANSFERS: transfers,
+    ATT_TOPIC_FINDINGS: findings,
+    ATT_TOPIC_DLQ: dlq,
+    ATT_SCORE_GROUP_ID: group,
+    ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
+    ATT_METRICS_PORT: "0",
+    ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
+    ATT_ETHPLORER_URL: api.url,
+    ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
+    ATT_ETHERSCAN_URL: `${api.url}/api`,
+    ATT_ETHERSCAN_API_KEY: "fault-key",
+    ATT_ENRICH_TOKEN_RATE_MAX: "1000",
+    ATT_ENRICH_FIRST_TX_RATE_MAX: "1000",
+    ATT_ENRICH_CONCURRENCY: "32",
+  };
+  return { transfers, findings, dlq, group, env };
+}
+
+/** `n` synthetic transactions, each from its own sender (`senderBase + i`): no batch can be served from the in-process cache. */
+export function txsWithOwnSenders(n: number, seed: number, senderBase: number): TokenTransferTx[] {
+  return syntheticTxs(n, { seed, senders: 1_000_000 }).map((tx, i) => ({
+    ...tx,
+    from: `0x${(senderBase + i).toString(16).padStart(40, "0")}`,
+  }));
+}
+
+/**
+ * The group's committed offsets on `topic`, sampled every 100 ms until `stop()`: `movedAfter(t)`
+ * is the seconds from `t` to the first sample after it whose committed total grew (NaN if none).
+ */
+export async function watchCommitted(
+  group: string,
+  topic: string,
+): Promise<{ movedAfter(t: number): number; stop(): Promise<void> }> {
+  const admin = await connectedAdmin();
+  const progress: { at: number; committed: number }[] = [];
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const parts = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? [];
+      progress.push({
+        at: Date.now(),
+        committed: parts.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0),
+      });
+      await sleep(100);
+    }
+  })();
+  return {
+    movedAfter(t) {
+      const before = [...progress].reverse().find((p) => p.at <= t)?.committed ?? 0;
+      const next = progress.find((p) => p.at > t && p.committed > before);
+      return next ? (next.at - t) / 1000 : Number.NaN;
+    },
+    async stop() {
+      watching = false;
+      await watcher;
+    },
+  };
 }

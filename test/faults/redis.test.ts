@@ -1,16 +1,21 @@
 import { Redis } from "ioredis";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseFinding } from "../../src/contracts/finding.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { startStandin } from "../fixtures/api-standin/server.js";
-import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
+import { connectedProducer } from "../helpers/kafka.js";
 import { consoleConsume } from "../helpers/kafka-cli.js";
 import { metricValue } from "../helpers/metrics.js";
-import { uniqueName } from "../helpers/names.js";
 import { startPrivateRedis } from "../helpers/private-stack.js";
-import { KAFKA_BROKERS } from "../helpers/services.js";
-import { syntheticTxs, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
-import { reportFault, tallyFindings, waitCommittedToEnd, startScoreStage } from "./harness.js";
+import { toKafkaMessages } from "../helpers/transfers.js";
+import {
+  redisFaultSetup,
+  reportFault,
+  startScoreStage,
+  tallyFindings,
+  txsWithOwnSenders,
+  waitCommittedToEnd,
+  watchCommitted,
+} from "./harness.js";
 
 /**
  * Our own Redis fails under a steady stream: SIGKILL while the stage is idle, traffic during
@@ -25,72 +30,17 @@ const N = 2400;
 const PER_TICK = 40;
 const TICK_MS = 200;
 
-const firstTx = (a: string) => 1_600_000_000 + Number.parseInt(a.slice(-5), 16);
-
 describe("fault: Redis outages pause scoring, they never become verdicts", () => {
   it("gives every transaction exactly one scored finding through a Redis SIGKILL + restart and a FLUSHALL mid-stream", async () => {
     const redis = await startPrivateRedis();
-    const api = await startStandin({
-      firstTx,
-      tokens: TEST_TOKENS.map((t) => ({
-        address: t.address,
-        name: t.name,
-        symbol: t.symbol,
-        decimals: t.decimals,
-      })),
-    });
-    onTestFinished(() => api.close());
-    const transfers = await createTestTopic("fault-redis-transfers", 3);
-    const findings = await createTestTopic("fault-redis-findings", 3);
-    const dlq = await createTestTopic("fault-redis-dlq", 1);
-    const group = uniqueName("fault-redis");
-    const env = {
-      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
-      ATT_REDIS_URL: redis.url,
-      ATT_REDIS_PREFIX: uniqueName("fault-redis"),
-      ATT_TOPIC_TRANSFERS: transfers,
-      ATT_TOPIC_FINDINGS: findings,
-      ATT_TOPIC_DLQ: dlq,
-      ATT_SCORE_GROUP_ID: group,
-      ATT_SCORE_TRANSACTIONAL_ID_PREFIX: group,
-      ATT_METRICS_PORT: "0",
-      ATT_ENRICH_TOKEN_PROVIDER: "ethplorer",
-      ATT_ETHPLORER_URL: api.url,
-      ATT_ENRICH_FIRST_TX_PROVIDER: "etherscan",
-      ATT_ETHERSCAN_URL: `${api.url}/api`,
-      ATT_ETHERSCAN_API_KEY: "fault-key",
-      ATT_ENRICH_TOKEN_RATE_MAX: "1000",
-      ATT_ENRICH_FIRST_TX_RATE_MAX: "1000",
-      ATT_ENRICH_CONCURRENCY: "32",
-    };
-    // Every transaction from its own sender: no batch can be served from the in-process cache.
-    const txs = syntheticTxs(N, { seed: 151, senders: 1_000_000 }).map((tx, i) => ({
-      ...tx,
-      from: `0x${(0xf0000000 + i).toString(16).padStart(40, "0")}`,
-    }));
+    const { transfers, findings, dlq, group, env } = await redisFaultSetup("fault-redis", redis.url);
+    const txs = txsWithOwnSenders(N, 151, 0xf0000000);
     const registry = new Registry();
     const stage = await startScoreStage(env, { registry, level: "warn" });
 
     // Committed offsets over time: when did scoring move again after each fault?
-    const admin = await connectedAdmin();
-    const progress: { at: number; committed: number }[] = [];
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        const parts =
-          (await admin.fetchOffsets({ groupId: group, topics: [transfers] }))[0]?.partitions ?? [];
-        progress.push({
-          at: Date.now(),
-          committed: parts.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0),
-        });
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const movedAfter = (t: number) => {
-      const before = [...progress].reverse().find((p) => p.at <= t)?.committed ?? 0;
-      const next = progress.find((p) => p.at > t && p.committed > before);
-      return next ? (next.at - t) / 1000 : Number.NaN;
-    };
+    const committed = await watchCommitted(group, transfers);
+    const movedAfter = committed.movedAfter;
 
     const producer = await connectedProducer();
     const messages = toKafkaMessages(txs);
@@ -123,8 +73,7 @@ describe("fault: Redis outages pause scoring, they never become verdicts", () =>
     await stream(messages.slice(2 * third));
     const flushedAt = await flush;
     await waitCommittedToEnd(transfers, group, 120_000);
-    watching = false;
-    await watcher;
+    await committed.stop();
 
     const out = await consoleConsume({
       topic: findings,
