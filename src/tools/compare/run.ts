@@ -2,13 +2,12 @@ import { writeFile } from "node:fs/promises";
 import { loadConfig } from "../../kernel/config/index.js";
 import { ConfigError } from "../../kernel/errors.js";
 import { createKafka } from "../../kernel/kafka/index.js";
-import { createLogger } from "../../kernel/logger.js";
 import { resolveTarget } from "../../model/cli/index.js";
 import { loadModel, type Model } from "../../model/index.js";
 import { createFindingsCollector } from "../stats/collect.js";
 import { createProgress } from "../stats/progress.js";
-import { readTopicRange } from "../stats/read-range.js";
-import { parseTime } from "../stats/time.js";
+import { parseTimeRange } from "../stats/time.js";
+import { readRangeWithProgress, toolLogger, type ToolIo } from "../stats/tool.js";
 import { compareModels, type CompareInput, type CompareOptions, type CompareReport } from "./compare.js";
 import { formatTerminal } from "./format.js";
 import { formatCompareHtml } from "./html.js";
@@ -32,11 +31,7 @@ export interface CompareFlags {
   registry?: string;
 }
 
-export interface CompareIo {
-  env?: Record<string, string | undefined>;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
-  now?: number;
+export interface CompareIo extends ToolIo {
   signal?: AbortSignal;
 }
 
@@ -60,36 +55,23 @@ export async function loadCompareInput(
     input = readCompareCsv(flags.input);
   } else {
     const nowMs = io.now ?? Date.now();
-    const toMs = flags.to ? parseTime(flags.to, "--to", nowMs) : nowMs;
-    const fromMs = flags.from ? parseTime(flags.from, "--from", nowMs) : toMs - 86_400_000;
-    if (fromMs >= toMs)
-      throw new ConfigError("Empty time range: --from must be before --to", {
-        details: [`Got: from ${new Date(fromMs).toISOString()}, to ${new Date(toMs).toISOString()}`],
-      });
+    const { fromMs, toMs } = parseTimeRange(flags, nowMs);
     const topic = flags.topic ?? config.kafka.topicFindings;
-    const logger = createLogger({
-      level: config.common.logLevel === "info" ? "warn" : config.common.logLevel,
-      destination: stderr,
-      name: "att-model-compare",
-    });
+    const logger = toolLogger(config, stderr, "att-model-compare");
     const collector = createFindingsCollector({
       ...(flags.modelVersion ? { modelVersion: flags.modelVersion } : {}),
       featuresOf: () => features,
     });
-    const progress = createProgress(stderr, `Reading ${topic}`);
     const kafka = createKafka(config.kafka, { logger, stage: "stats" });
-    const result = await readTopicRange(kafka, {
+    const result = await readRangeWithProgress(kafka, config, {
       topic,
       fromMs,
       toMs,
       onMessage: (m) => collector.add(m),
-      onProgress: (p) => progress.update(p),
-      idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
-      stableWaitMs: config.monitor.statsStableWaitMs,
+      stderr,
       logger,
       ...(io.signal ? { signal: io.signal } : {}),
     });
-    progress.done(result.read);
     if (!result.complete)
       stderr.write("warning: reading stopped at the idle timeout; the range is partial\n");
     input = findingsToInput(

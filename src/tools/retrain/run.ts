@@ -5,7 +5,6 @@ import { ALERT_IDS } from "../../contracts/finding.js";
 import { loadConfig } from "../../kernel/config/index.js";
 import { ConfigError, ValidationError } from "../../kernel/errors.js";
 import { createKafka } from "../../kernel/kafka/index.js";
-import { createLogger } from "../../kernel/logger.js";
 import { sleep } from "../../kernel/shutdown.js";
 import { resolveToolsDir, resolveTarget, runModelTools } from "../../model/cli/index.js";
 import { resolveModelDir } from "../../model/index.js";
@@ -14,9 +13,8 @@ import type { CompareReport } from "../compare/compare.js";
 import { findingsToInput } from "../compare/input.js";
 import { createFindingsCollector } from "../stats/collect.js";
 import { exportFeatureCsv } from "../stats/export-features.js";
-import { createProgress } from "../stats/progress.js";
-import { readTopicRange } from "../stats/read-range.js";
-import { parseTime } from "../stats/time.js";
+import { parseTimeRange } from "../stats/time.js";
+import { readRangeWithProgress, toolLogger, type ToolIo } from "../stats/tool.js";
 import { readVerdicts } from "./verdicts.js";
 
 export interface RetrainFlags {
@@ -42,12 +40,7 @@ export interface RetrainFlags {
   json?: boolean;
 }
 
-export interface RetrainIo {
-  env?: Record<string, string | undefined>;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
-  now?: number;
-}
+export type RetrainIo = ToolIo;
 
 export interface RetrainResult {
   version: string;
@@ -94,12 +87,7 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const nowMs = io.now ?? Date.now();
-  const toMs = parseTime(flags.to, "--to", nowMs);
-  const fromMs = parseTime(flags.from, "--from", nowMs);
-  if (fromMs >= toMs)
-    throw new ConfigError("Empty time range: --from must be before --to", {
-      details: [`Got: from ${new Date(fromMs).toISOString()}, to ${new Date(toMs).toISOString()}`],
-    });
+  const { fromMs, toMs } = parseTimeRange(flags, nowMs);
   const exclude = new Set(flags.excludeVerdict ?? []);
   for (const v of exclude)
     if (!["true-positive", "false-positive", "benign"].includes(v))
@@ -144,29 +132,21 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
 
   // 1. The window's findings, with their feature values.
   const topic = flags.topic ?? config.kafka.topicFindings;
-  const logger = createLogger({
-    level: config.common.logLevel === "info" ? "warn" : config.common.logLevel,
-    destination: stderr,
-    name: "att-model-retrain",
-  });
+  const logger = toolLogger(config, stderr, "att-model-retrain");
   const kafka = createKafka(config.kafka, { logger, stage: "stats" });
   const collector = createFindingsCollector({
     ...(flags.modelVersion ? { modelVersion: flags.modelVersion } : {}),
     featuresOf: () => base.features,
     keepFeatureText: true,
   });
-  const progress = createProgress(stderr, `Reading ${topic}`);
-  const read = await readTopicRange(kafka, {
+  const read = await readRangeWithProgress(kafka, config, {
     topic,
     fromMs,
     toMs,
     onMessage: (m) => collector.add(m),
-    onProgress: (x) => progress.update(x),
-    idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
-    stableWaitMs: config.monitor.statsStableWaitMs,
+    stderr,
     logger,
   });
-  progress.done(read.read);
   if (!read.complete)
     throw new ValidationError("Reading the window stopped at the idle timeout: not training on part of it.", {
       details: ["Fix: retry, or raise ATT_STATS_IDLE_TIMEOUT_MS."],

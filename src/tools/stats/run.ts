@@ -3,17 +3,15 @@ import { writeFile } from "node:fs/promises";
 import { loadConfig } from "../../kernel/config/index.js";
 import { ConfigError, ModelError } from "../../kernel/errors.js";
 import { createKafka } from "../../kernel/kafka/index.js";
-import { createLogger } from "../../kernel/logger.js";
 import { loadLabels } from "../labels/labels.js";
 import { findMonitorCard, loadMonitorCard, type MonitorCard } from "../../monitor/card.js";
 import { createFindingsCollector } from "./collect.js";
 import { exportFeatureCsv } from "./export-features.js";
 import { formatHtml } from "./html.js";
-import { createProgress } from "./progress.js";
-import { readTopicRange } from "./read-range.js";
 import { buildStatsReport, type StatsReport } from "./report.js";
 import { formatTerminal } from "./terminal.js";
-import { parseTime } from "./time.js";
+import { parseTimeRange } from "./time.js";
+import { readRangeWithProgress, toolLogger, type ToolIo } from "./tool.js";
 
 export interface StatsFlags {
   from?: string;
@@ -30,11 +28,7 @@ export interface StatsFlags {
   exploitsLog?: string;
 }
 
-export interface StatsIo {
-  env?: Record<string, string | undefined>;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
-  now?: number;
+export interface StatsIo extends ToolIo {
   signal?: AbortSignal;
 }
 
@@ -67,23 +61,13 @@ export async function runStats(flags: StatsFlags, io: StatsIo = {}): Promise<Sta
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const nowMs = io.now ?? Date.now();
-  const toMs = flags.to ? parseTime(flags.to, "--to", nowMs) : nowMs;
-  const fromMs = flags.from ? parseTime(flags.from, "--from", nowMs) : toMs - 86_400_000;
-  if (fromMs >= toMs) {
-    throw new ConfigError("Empty time range: --from must be before --to", {
-      details: [`Got: from ${new Date(fromMs).toISOString()}, to ${new Date(toMs).toISOString()}`],
-    });
-  }
+  const { fromMs, toMs } = parseTimeRange(flags, nowMs);
   const topN = flags.top ? Number(flags.top) : 10;
   if (!Number.isInteger(topN) || topN < 0)
     throw new ConfigError(`Invalid --top: got ${JSON.stringify(flags.top)}, expected a non-negative integer`);
   const thresholds = flags.thresholds ? parseThresholds(flags.thresholds) : undefined;
   const topic = flags.topic ?? config.kafka.topicFindings;
-  const logger = createLogger({
-    level: config.common.logLevel === "info" ? "warn" : config.common.logLevel,
-    destination: stderr,
-    name: "att-stats",
-  });
+  const logger = toolLogger(config, stderr, "att-stats");
 
   // Model cards: --model for every finding, else the registry entry of each finding's version.
   const fixedCard = flags.model ? loadMonitorCard(flags.model) : undefined;
@@ -102,20 +86,16 @@ export async function runStats(flags: StatsFlags, io: StatsIo = {}): Promise<Sta
     featuresOf: (v) => cardFor(v)?.features,
     keepFeatureText: Boolean(flags.exportFeatures),
   });
-  const progress = createProgress(stderr, `Reading ${topic}`);
   const kafka = createKafka(config.kafka, { logger, stage: "stats" });
-  const result = await readTopicRange(kafka, {
+  const result = await readRangeWithProgress(kafka, config, {
     topic,
     fromMs,
     toMs,
     onMessage: (m) => collector.add(m),
-    onProgress: (p) => progress.update(p),
-    idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
-    stableWaitMs: config.monitor.statsStableWaitMs,
+    stderr,
     logger,
     ...(io.signal ? { signal: io.signal } : {}),
   });
-  progress.done(result.read);
   // Labels for precision and recall: the verdicts topic (compacted, read whole) and exploit logs.
   const exploitLogs = flags.exploitsLog
     ? [flags.exploitsLog]

@@ -22,3 +22,21 @@ export function parseTime(raw: string, flag: string, nowMs: number = Date.now())
   }
   return ms;
 }
+
+/**
+ * --from/--to in milliseconds: `to` defaults to now, `from` to 24 hours before `to`. An empty
+ * range (from not before to) is a ConfigError.
+ */
+export function parseTimeRange(
+  flags: { from?: string; to?: string },
+  nowMs: number,
+): { fromMs: number; toMs: number } {
+  const toMs = flags.to ? parseTime(flags.to, "--to", nowMs) : nowMs;
+  const fromMs = flags.from ? parseTime(flags.from, "--from", nowMs) : toMs - 86_400_000;
+  if (fromMs >= toMs) {
+    throw new ConfigError("Empty time range: --from must be before --to", {
+      details: [`Got: from ${new Date(fromMs).toISOString()}, to ${new Date(toMs).toISOString()}`],
+    });
+  }
+  return { fromMs, toMs };
+}
