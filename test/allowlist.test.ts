@@ -1,4 +1,3 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ALERT_IDS, parseFinding, type Finding } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
@@ -13,20 +12,13 @@ import { testRedis } from "./helpers/redis.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
 import { seedEnrichmentCache, senderAddress, syntheticTxs, toKafkaMessages } from "./helpers/transfers.js";
+import { sink } from "./helpers/sink.js";
 
 /**
  * Allow-lists (issue 16): `att allowlist add|remove|list` on a compacted topic, and a running
  * score stage that follows it — an allow-listed sender's findings are still written to the
  * findings topic, marked `metadata.allowlisted`, and stay off the alerts topic; no restart.
  */
-
-function sink(): PassThrough & { text: () => string } {
-  const s = new PassThrough() as PassThrough & { text: () => string };
-  const chunks: Buffer[] = [];
-  s.on("data", (c: Buffer) => chunks.push(c));
-  s.text = () => Buffer.concat(chunks).toString("utf8");
-  return s;
-}
 
 function allowlistTopic(): string {
   const topic = uniqueName("allowlist");

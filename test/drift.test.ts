@@ -10,21 +10,10 @@ import { createDriftMonitor, createDriftMonitorFromConfig } from "../src/monitor
 import { psi } from "../src/monitor/psi.js";
 import { buildDriftReference } from "../src/monitor/reference.js";
 import { metricValue } from "./helpers/metrics.js";
+import { rng } from "./helpers/rng.js";
 
 const require = createRequire(import.meta.url);
 const { Finding } = require("forta-agent") as typeof FortaSdk;
-
-/** Deterministic PRNG (mulberry32) so that every run draws the same samples. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(r: () => number, mean: number, sd: number): number {
   const u = Math.max(r(), 1e-12);

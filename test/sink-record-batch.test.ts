@@ -8,6 +8,7 @@ import { attKafkaClient } from "./helpers/kafka-clients.js";
 import { createTestTopic } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { openTransactionalProducer } from "../src/kernel/kafka/index.js";
+import { rng } from "./helpers/rng.js";
 
 /**
  * src/kernel/kafka/record-batch.ts encodes the findings' record batches in one buffer each; it
@@ -33,17 +34,6 @@ const oursRecord = require("kafkajs/src/protocol/recordBatch/record/v0/index.js"
 const oursBatch = (require("kafkajs/src/protocol/recordBatch/v0/index.js") as { RecordBatch: BatchFn })
   .RecordBatch;
 const Long = require("kafkajs/src/utils/long.js") as { fromValue(v: unknown): unknown };
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = ["", "a", "é中🚀", "x".repeat(127), "y".repeat(128), "z".repeat(2000), "\u0000\ud800"];
 

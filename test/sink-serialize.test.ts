@@ -5,24 +5,13 @@ import { buildScoredFinding, type ScoredTx } from "../src/sink/findings.js";
 import { routeFinding } from "../src/sink/router.js";
 import { plainFinding, serializeScoredFinding, SerializedFinding } from "../src/sink/serialize.js";
 import { shrinkToFit } from "../src/sink/shrink.js";
+import { rng } from "./helpers/rng.js";
 
 /**
  * The lean serializer (src/sink/serialize.ts) against its oracle, the object-building reference
  * `buildScoredFinding` + JSON.stringify: byte for byte over generated findings. A field added to
  * or changed in one of them and not the other fails here.
  */
-
-// A small deterministic PRNG (mulberry32): the same findings on every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_STRINGS = [
   "",

@@ -1,7 +1,6 @@
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ALERT_IDS, serializeFinding, type Finding } from "../src/contracts/finding.js";
@@ -15,21 +14,12 @@ import { findChromium, launchChromium } from "./helpers/chromium.js";
 import { connectedProducer, createTestTopic } from "./helpers/kafka.js";
 import { uniqueName } from "./helpers/names.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
+import { rng } from "./helpers/rng.js";
+import { sink } from "./helpers/sink.js";
 
 const VERSION = "1671000000";
 const FEATURES = ["USDC_transfers", "USDC_value", "account_active_period_in_minutes", "transfer_counts"];
 const MIN = 60_000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (n: number, bytes: number) => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
 
@@ -100,14 +90,6 @@ function writeCard(dir: string, version = VERSION): void {
       },
     }),
   );
-}
-
-function sink(): PassThrough & { text: () => string } {
-  const s = new PassThrough() as PassThrough & { text: () => string };
-  const chunks: Buffer[] = [];
-  s.on("data", (c: Buffer) => chunks.push(c));
-  s.text = () => Buffer.concat(chunks).toString("utf8");
-  return s;
 }
 
 function tmp(): string {
