@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -12,6 +12,7 @@ import { simulateFeatureRows, writeRowsCsv } from "../src/tools/simulate/rows.js
 import { loadSimulationSources } from "../src/tools/simulate/sources.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { findChromium, launchChromium } from "./helpers/chromium.js";
+import { keepScreenshot, watchPage } from "./helpers/report-page.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const REGISTRY = join(REPO, "models", "registry");
@@ -163,12 +164,7 @@ describe("att model compare", () => {
       const browser = await launchChromium(CHROMIUM);
       const page = await browser.newPage();
       await page.setViewport({ width: 1100, height: 900 });
-      const requests: string[] = [];
-      const errors: string[] = [];
-      page.on("request", (r) => {
-        if (!r.url().startsWith("file:")) requests.push(r.url());
-      });
-      page.on("pageerror", (e) => errors.push(String(e)));
+      const { requests, errors } = watchPage(page);
       await page.goto(pathToFileURL(html).href, { waitUntil: "load" });
       const probe = readFileSync(
         join(dirname(fileURLToPath(import.meta.url)), "helpers", "chart-probe.js"),
@@ -183,9 +179,7 @@ describe("att model compare", () => {
           points: { title: string }[];
         }
       >;
-      const reports = join(process.env.ATT_LOCAL_DIR ?? ".local", "reports");
-      mkdirSync(reports, { recursive: true });
-      await page.screenshot({ path: join(reports, "compare-report.png"), fullPage: true });
+      await keepScreenshot(page, "compare-report.png");
       expect(requests).toEqual([]);
       expect(errors).toEqual([]);
       const hist = charts["Score distributions"]!;

@@ -16,6 +16,7 @@ import { uniqueName } from "./helpers/names.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
 import { rng } from "./helpers/rng.js";
 import { sink } from "./helpers/sink.js";
+import { keepScreenshot, watchPage } from "./helpers/report-page.js";
 
 const VERSION = "1671000000";
 const FEATURES = ["USDC_transfers", "USDC_value", "account_active_period_in_minutes", "transfer_counts"];
@@ -369,21 +370,10 @@ describe("att stats", () => {
       const browser = await launchChromium(CHROMIUM);
       const page = await browser.newPage();
       await page.setViewport({ width: 1000, height: 900 });
-      const requests: string[] = [];
-      const errors: string[] = [];
-      page.on("request", (r) => {
-        if (!r.url().startsWith("file:")) requests.push(r.url());
-      });
-      page.on("pageerror", (e) => errors.push(String(e)));
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
+      const { requests, errors } = watchPage(page, { consoleErrors: true });
       await page.goto(pathToFileURL(html).href, { waitUntil: "load" });
       const charts = (await page.evaluate(CHART_PROBE)) as Record<string, RenderedChart>;
-      // Kept for a human look: .local/reports/stats-report.png
-      const reports = join(process.env.ATT_LOCAL_DIR ?? ".local", "reports");
-      mkdirSync(reports, { recursive: true });
-      await page.screenshot({ path: join(reports, "stats-report.png"), fullPage: true });
+      await keepScreenshot(page, "stats-report.png");
       expect(requests).toEqual([]);
       expect(errors).toEqual([]);
 
