@@ -17,13 +17,10 @@
  * --quick: 10,000 transactions, 1 round, 2 reps. Results in bench/results/compression.json.
  */
 import { createRequire } from "node:module";
-import { Redis } from "ioredis";
 import { CODECS, compressionType, type Codec } from "../src/kernel/kafka/compression.js";
-import { stackReachable } from "../src/tools/demo/stack.js";
-import { kafkajsClient } from "../test/helpers/kafka-clients.js";
 import { uniqueName } from "../test/helpers/names.js";
-import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "../test/helpers/transfers.js";
+import { closeBenchClients, openBenchClients, requireStack } from "./lib/clients.js";
 import { benchArgs } from "./lib/args.js";
 import { meanValueBytes, readFindings, type FindingRecord } from "./lib/e2e/corpus.js";
 import type { ScorerTarget } from "./lib/e2e/scorers.js";
@@ -31,9 +28,7 @@ import { runScorers, type ScorerRunResult } from "./lib/e2e/throughput.js";
 import { createTopics, highWatermarks, produceAll } from "./lib/kafka.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
-import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport, type BenchResult } from "./lib/results.js";
-import { createRssSampler } from "./lib/rss.js";
 import { benchTable, fmt } from "./lib/table.js";
 
 const args = benchArgs({ transactions: "string", rounds: "string", batch: "string", reps: "string" });
@@ -115,24 +110,13 @@ async function offline(corpus: FindingRecord[]): Promise<Offline[]> {
 }
 
 async function main(): Promise<void> {
-  const up = await stackReachable(KAFKA_BROKERS, REDIS_URL);
-  if (!up.kafka || !up.redis) {
-    console.error(
-      "bench/compression: Kafka or Redis not reachable; start the local stack: deploy/local/stack.sh start",
-    );
-    process.exit(2);
-  }
+  await requireStack("compression");
   const tag = uniqueName("bench-compression");
   const transfers = `${tag}-transfers`;
   const dlq = `${tag}-dlq`;
   const outputs: string[] = [];
-  const kafka = kafkajsClient({ clientId: "att-bench-compression" });
-  const admin = kafka.admin();
-  await admin.connect();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const redis = new Redis(REDIS_URL);
-  const rss = createRssSampler();
+  const clients = await openBenchClients("att-bench-compression");
+  const { kafka, admin, producer, redis, rss } = clients;
   Object.assign(report.settings, {
     transactions: N,
     rounds: ROUNDS,
@@ -280,14 +264,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nwritten ${path.replace(REPO, "")}`);
   } finally {
-    rss.stop();
-    await producer.disconnect().catch(() => undefined);
-    await admin
-      .deleteTopics({ topics: [transfers, dlq, ...outputs], timeout: 30_000 })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-    await deleteKeys(redis, `${tag}*`).catch(() => undefined);
-    await redis.quit().catch(() => undefined);
+    await closeBenchClients(clients, [transfers, dlq, ...outputs], tag);
   }
 }
 

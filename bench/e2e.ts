@@ -27,9 +27,9 @@
  * Progress on stderr, a table on stdout, results in bench/results/e2e.json.
  */
 import { existsSync, rmSync } from "node:fs";
-import { Redis } from "ioredis";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "../test/helpers/transfers.js";
+import { closeBenchClients, openBenchClients, requireStack } from "./lib/clients.js";
 import { benchArgs } from "./lib/args.js";
 import { profilesIn, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { latencyPhase } from "./lib/e2e/latency.js";
@@ -38,16 +38,11 @@ import { scorerEnv, type ScorerOptions, type ScorerTarget } from "./lib/e2e/scor
 import { rawConsume, runScorers, type ScorerRunResult } from "./lib/e2e/throughput.js";
 import { runTuning, TUNING_VARIANTS } from "./lib/e2e/tuning.js";
 import { sampleFindings } from "./lib/findings.js";
-import { stackReachable } from "../src/tools/demo/stack.js";
 import { uniqueName } from "../test/helpers/names.js";
-import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
-import { kafkajsClient } from "../test/helpers/kafka-clients.js";
 import { createTopics, highWatermarks, produceAll } from "./lib/kafka.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
-import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport } from "./lib/results.js";
-import { createRssSampler } from "./lib/rss.js";
 import { fmt } from "./lib/table.js";
 
 const args = benchArgs({
@@ -88,13 +83,7 @@ const report = startReport(
 );
 
 async function main(): Promise<void> {
-  const up = await stackReachable(KAFKA_BROKERS, REDIS_URL);
-  if (!up.kafka || !up.redis) {
-    console.error(
-      "bench/e2e: Kafka or Redis not reachable; start the local stack: deploy/local/stack.sh start",
-    );
-    process.exit(2);
-  }
+  await requireStack("e2e");
   if (DIST && !existsSync(`${REPO}dist/cli.js`)) {
     console.error("bench/e2e: --dist needs dist/cli.js: run `npm run build` first");
     process.exit(2);
@@ -136,13 +125,8 @@ async function main(): Promise<void> {
     latency_warmup_seconds: WARMUP_S,
   });
 
-  const kafka = kafkajsClient({ clientId: "att-bench-e2e" });
-  const admin = kafka.admin();
-  await admin.connect();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const redis = new Redis(REDIS_URL);
-  const rss = createRssSampler();
+  const clients = await openBenchClients("att-bench-e2e");
+  const { kafka, admin, producer, redis, rss } = clients;
   try {
     // 1. Traffic and a warm enrichment cache.
     progress.phase(`generating ${N.toLocaleString("en-US")} transactions, seeding the enrichment cache`);
@@ -281,8 +265,6 @@ async function main(): Promise<void> {
     printE2e(report, profile);
     console.log(`\nwritten ${path.replace(REPO, "")}`);
   } finally {
-    rss.stop();
-    await producer.disconnect().catch(() => undefined);
     const all = [
       topics.transfers,
       ...topics.findings,
@@ -291,10 +273,7 @@ async function main(): Promise<void> {
       topics.dlq,
       ...(TUNE ? [topics.tuneTransfers, topics.tuneFindings] : []),
     ];
-    await admin.deleteTopics({ topics: all, timeout: 30_000 }).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-    await deleteKeys(redis, `${tag}*`).catch(() => undefined);
-    await redis.quit().catch(() => undefined);
+    await closeBenchClients(clients, all, tag);
   }
 }
 

@@ -24,13 +24,10 @@
  * (ATT_SCORE_BATCH_MAX, ATT_FINDINGS_COMPRESSION…). Results in bench/results/pipe.json.
  */
 import { readFileSync, rmSync } from "node:fs";
-import { Redis } from "ioredis";
 import { loadConfig } from "../src/kernel/config/index.js";
-import { stackReachable } from "../src/tools/demo/stack.js";
 import { seedEnrichmentCache, syntheticTxs, toKafkaMessages } from "../test/helpers/transfers.js";
-import { kafkajsClient } from "../test/helpers/kafka-clients.js";
 import { uniqueName } from "../test/helpers/names.js";
-import { KAFKA_BROKERS, REDIS_URL } from "../test/helpers/services.js";
+import { closeBenchClients, openBenchClients, requireStack } from "./lib/clients.js";
 import { benchArgs } from "./lib/args.js";
 import { areaBreakdown, profilesIn } from "./lib/cpuprofile.js";
 import { gcTotals, meanValueBytes, readFindings } from "./lib/e2e/corpus.js";
@@ -39,9 +36,7 @@ import { runScorers, type ScorerRunResult } from "./lib/e2e/throughput.js";
 import { createTopics, highWatermarks, produceAll } from "./lib/kafka.js";
 import { REPO } from "./lib/processes.js";
 import { createProgress } from "./lib/progress.js";
-import { deleteKeys } from "./lib/redis.js";
 import { finishReport, startReport, type BenchResult } from "./lib/results.js";
-import { createRssSampler } from "./lib/rss.js";
 import { benchTable, fmt, fmtRatio } from "./lib/table.js";
 
 const args = benchArgs({
@@ -82,13 +77,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const up = await stackReachable(KAFKA_BROKERS, REDIS_URL);
-  if (!up.kafka || !up.redis) {
-    console.error(
-      "bench/pipe: Kafka or Redis not reachable; start the local stack: deploy/local/stack.sh start",
-    );
-    process.exit(2);
-  }
+  await requireStack("pipe");
   const tag = uniqueName("bench-pipe");
   const transfers = `${tag}-transfers`;
   const dlq = `${tag}-dlq`;
@@ -113,13 +102,8 @@ async function main(): Promise<void> {
     ATT_FINDINGS_COMPRESSION: effective.kafka.findingsCompression,
   });
 
-  const kafka = kafkajsClient({ clientId: "att-bench-pipe" });
-  const admin = kafka.admin();
-  await admin.connect();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const redis = new Redis(REDIS_URL);
-  const rss = createRssSampler();
+  const clients = await openBenchClients("att-bench-pipe");
+  const { kafka, admin, producer, redis, rss } = clients;
   try {
     progress.phase(`generating ${N.toLocaleString("en-US")} transactions, seeding the enrichment cache`);
     const txs = syntheticTxs(N, { seed: 1801, senders: SENDERS });
@@ -324,14 +308,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nwritten ${path.replace(REPO, "")}`);
   } finally {
-    rss.stop();
-    await producer.disconnect().catch(() => undefined);
-    await admin
-      .deleteTopics({ topics: [transfers, dlq, ...outputs], timeout: 30_000 })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-    await deleteKeys(redis, `${tag}*`).catch(() => undefined);
-    await redis.quit().catch(() => undefined);
+    await closeBenchClients(clients, [transfers, dlq, ...outputs], tag);
   }
 }
 
