@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cardFilesSchema, cardOnnxSchema, histogramSchema, PLAIN_NAME } from "./card-parts.js";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
@@ -23,13 +24,12 @@ export type ScoreKind = (typeof SCORE_KINDS)[number];
 
 /** Label names stand in for ANOMALOUS / NORMAL in findings: upper-case letters, digits and _. */
 const LABEL = /^[A-Z][A-Z0-9_]*$/;
-const NAME = /^[A-Za-z0-9._-]+$/;
-
-const histogram = z.object({ edges: z.array(z.number()), counts: z.array(z.number()) });
 
 const cardV2Schema = z.looseObject({
   format: z.literal(CARD_FORMAT_V2),
-  version: z.string().regex(NAME, "expected a version usable as a folder name (letters, digits, . _ -)"),
+  version: z
+    .string()
+    .regex(PLAIN_NAME, "expected a version usable as a folder name (letters, digits, . _ -)"),
   created_at: z.string().optional(),
   features: z.array(z.string()),
   token_match: z.enum(["symbol", "address"]),
@@ -71,7 +71,7 @@ const cardV2Schema = z.looseObject({
     .optional(),
   explain: z
     .looseObject({
-      file: z.string().regex(NAME, "expected a plain file name inside the model folder"),
+      file: z.string().regex(PLAIN_NAME, "expected a plain file name inside the model folder"),
       method: z.enum(["tree_shap_path_dependent", "linear_exact"]),
       space: z.enum(["margin", "probability", "path_length"]),
     })
@@ -85,26 +85,15 @@ const cardV2Schema = z.looseObject({
       anomaly_rate: z.number().nullable().optional(),
       positive_rate: z.number().nullable().optional(),
       score_quantiles: z.record(z.string(), z.number()).optional(),
-      score_histogram: histogram.optional(),
-      feature_histograms: z.record(z.string(), histogram).optional(),
+      score_histogram: histogramSchema.optional(),
+      feature_histograms: z.record(z.string(), histogramSchema).optional(),
     })
     .nullable()
     .optional()
     // null (the import knew no training rows) reads as absent, as in att-model/1
     .transform((t) => t ?? undefined),
-  files: z.record(
-    z.string().regex(NAME, "expected a plain file name inside the model folder"),
-    z.looseObject({
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lower-case hex digits"),
-      bytes: z.number().optional(),
-    }),
-  ),
-  onnx: z.looseObject({
-    input: z.string(),
-    outputs: z.array(z.string()).min(1),
-    opsets: z.record(z.string(), z.number().int()),
-    ir_version: z.number().int().optional(),
-  }),
+  files: cardFilesSchema,
+  onnx: cardOnnxSchema,
 });
 
 export type CardV2 = z.infer<typeof cardV2Schema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CARD_FORMAT_V2, parseCardV2, type CardV2 } from "./card-v2.js";
+import { cardFilesSchema, cardOnnxSchema, histogramSchema } from "./card-parts.js";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
@@ -13,8 +14,6 @@ export const CARD_FORMAT = "att-model/1";
 export const SCORE_TRANSFORM = "abs_score_samples";
 /** Files a model folder must list in `files`; other listed files are verified too. */
 export const REQUIRED_FILES = ["model.onnx", "forest.json"] as const;
-
-const histogram = z.object({ edges: z.array(z.number()), counts: z.array(z.number()) });
 
 const cardSchema = z.looseObject({
   format: z.literal(CARD_FORMAT),
@@ -36,23 +35,12 @@ const cardSchema = z.looseObject({
       n_rows: z.number().nullable().optional(),
       anomaly_rate: z.number().nullable().optional(),
       score_quantiles: z.record(z.string(), z.number()).optional(),
-      score_histogram: histogram.optional(),
-      feature_histograms: z.record(z.string(), histogram).optional(),
+      score_histogram: histogramSchema.optional(),
+      feature_histograms: z.record(z.string(), histogramSchema).optional(),
     })
     .optional(),
-  files: z.record(
-    z.string().regex(/^[A-Za-z0-9._-]+$/, "expected a plain file name inside the model folder"),
-    z.looseObject({
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lower-case hex digits"),
-      bytes: z.number().optional(),
-    }),
-  ),
-  onnx: z.looseObject({
-    input: z.string(),
-    outputs: z.array(z.string()).min(1),
-    opsets: z.record(z.string(), z.number().int()),
-    ir_version: z.number().int().optional(),
-  }),
+  files: cardFilesSchema,
+  onnx: cardOnnxSchema,
 });
 
 export type CardV1 = z.infer<typeof cardSchema>;
