@@ -88,6 +88,9 @@ describe("kafkajs log routing", () => {
         groupId: "g",
       }),
     );
+    log.entry(
+      entry(logLevel.ERROR, "Crash: KafkaJSNoBrokerAvailableError: No broker available", { groupId: "g" }),
+    );
     log.entry(entry(logLevel.ERROR, "Restarting the consumer in 1000ms", { retryTime: 1000 }));
     now += 1500;
     log.answered(BROKER);
@@ -114,10 +117,32 @@ describe("kafkajs log routing", () => {
         client_id: "att-score",
         broker: BROKER,
         outage_seconds: 11.5,
-        retried_errors: 23,
+        retried_errors: 24,
       },
     ]);
-    expect(lines.filter((l) => l.level === "debug")).toHaveLength(25);
+    expect(lines.filter((l) => l.level === "debug")).toHaveLength(26);
+  });
+
+  it("takes a connection error just after the broker answered for a stale socket, not a new outage; one after 2 s of silence opens one", () => {
+    const { lines, logger } = recorder();
+    let now = 1_000_000;
+    const log = createKafkaLog(logger, { clientId: "att-score", now: () => now });
+    log.entry(entry(logLevel.ERROR, "Connection error: read ECONNRESET", { broker: BROKER }));
+    now += 15_000;
+    log.answered(BROKER);
+    // A producer's socket from before the outage fails on its next use, while the broker answers.
+    now += 300;
+    log.entry(entry(logLevel.ERROR, "Connection error: write EPIPE", { broker: BROKER }));
+    log.answered(BROKER);
+    // The broker goes away for real: the errors go on after its last answer.
+    now += 2500;
+    log.entry(entry(logLevel.ERROR, "Connection error: read ECONNRESET", { broker: BROKER }));
+    const loud = lines.filter((l) => l.level !== "debug").map((l) => `${l.level} ${l.msg}`);
+    expect(loud).toEqual([
+      "warn Kafka connection lost; retrying",
+      "info Kafka connection restored",
+      "warn Kafka connection lost; retrying",
+    ]);
   });
 
   it("keeps errors that need action at their level, and they do not start an outage", () => {

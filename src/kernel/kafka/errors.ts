@@ -47,7 +47,7 @@ const CONNECTION_ERROR_NAMES = new Set(["KafkaJSConnectionError", "KafkaJSConnec
  * "Crash: …". Not an authentication failure: SASL errors have messages of their own.
  */
 const CONNECTION_LOST_TEXT =
-  /Connection error|Connection timeout|Connection closed by the server|Closed connection|Failed to connect: |Not connected|No brokers in the broker pool|Request .+ timed out/;
+  /Connection error|Connection timeout|Connection closed by the server|Closed connection|Failed to connect: |Not connected|No brokers in the broker pool|No broker available|Request .+ timed out/;
 
 const TRANSIENT_TEXT = new RegExp(
   [

@@ -10,6 +10,9 @@ import { logTextKind } from "./errors.js";
  */
 const EXPECTED_WARNINGS = [/Limiting retries for the idempotent producer/, /switched default partitioner/];
 
+/** A connection error this soon after its broker answered elsewhere is a stale socket, not an outage. */
+const STALE_SOCKET_MS = 2000;
+
 export interface KafkaLog {
   /** kafkajs's logCreator callback: one entry at WARN level or above. */
   entry(entry: LogEntry): void;
@@ -33,6 +36,15 @@ export function createKafkaLog(
   const now = opts.now ?? Date.now;
   const client = opts.clientId ? { client_id: opts.clientId } : {};
   let outage: { since: number; retried: number; brokers: Set<string> } | undefined;
+  // When each broker last sent data. A connection error within STALE_SOCKET_MS of the broker
+  // answering on another connection is a socket left over from an outage (or a broker finishing
+  // its start-up), not a new outage: it is retried at debug like the rest. If the broker is
+  // really gone again, the errors go on without answers and the next one opens the outage.
+  const lastAnswer = new Map<string, number>();
+  let lastAnyAnswer = Number.NEGATIVE_INFINITY;
+  const answeredJustNow = (broker: string | undefined) =>
+    now() - (broker === undefined ? lastAnyAnswer : (lastAnswer.get(broker) ?? Number.NEGATIVE_INFINITY)) <
+    STALE_SOCKET_MS;
   return {
     entry({ level, log }) {
       const { message, timestamp: _t, logger: _l, ...rest } = log as Record<string, unknown>;
@@ -42,11 +54,13 @@ export function createKafkaLog(
       const broker = typeof rest.broker === "string" ? rest.broker : undefined;
       const kind = level <= KafkaLogLevel.WARN ? logTextKind(text) : undefined;
       const lost = kind === "connection";
-      if (lost && !outage) {
+      // A refused connect means nothing listens there: never a stale socket.
+      const stale = lost && !/connect ECONNREFUSED/.test(text) && answeredJustNow(broker);
+      if (lost && !outage && !stale) {
         outage = { since: now(), retried: 0, brokers: new Set() };
         logger.warn({ msg: "Kafka connection lost; retrying", ...client, broker, error: String(message) });
       }
-      if (lost && broker) outage!.brokers.add(broker);
+      if (lost && broker && outage) outage.brokers.add(broker);
       const retried =
         kind !== undefined ||
         // The score stage logged this batch failure itself (with the cause) before throwing it.
@@ -61,12 +75,15 @@ export function createKafkaLog(
       else logger.debug(fields);
     },
     answered(broker) {
+      const t = now();
+      lastAnswer.set(broker, t);
+      lastAnyAnswer = t;
       if (!outage || (outage.brokers.size > 0 && !outage.brokers.has(broker))) return;
       logger.info({
         msg: "Kafka connection restored",
         ...client,
         broker,
-        outage_seconds: Math.round((now() - outage.since) / 100) / 10,
+        outage_seconds: Math.round((t - outage.since) / 100) / 10,
         retried_errors: outage.retried,
       });
       outage = undefined;
