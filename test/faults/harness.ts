@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
 import { parseFinding, type Finding } from "../../src/contracts/finding.js";
 import { loadConfig } from "../../src/kernel/config/index.js";
 import { createTopicsReady } from "../../src/kernel/kafka/index.js";
@@ -10,10 +10,11 @@ import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
 import { sleep } from "../../src/kernel/shutdown.js";
 import { createScoreStage, type ScoreStage } from "../../src/score/stage.js";
 import { startStandin } from "../fixtures/api-standin/server.js";
-import { connectedAdmin, createTestTopic } from "../helpers/kafka.js";
+import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/kafka.js";
+import { consoleConsume } from "../helpers/kafka-cli.js";
 import { uniqueName } from "../helpers/names.js";
 import { KAFKA_BROKERS } from "../helpers/services.js";
-import { syntheticTxs, TEST_TOKENS } from "../helpers/transfers.js";
+import { syntheticTxs, TEST_TOKENS, type toKafkaMessages } from "../helpers/transfers.js";
 
 /**
  * The fault-injection suite's bookkeeping: what a case put in, what came out, and one line per
@@ -258,4 +259,52 @@ export async function watchCommitted(
       await watcher;
     },
   };
+}
+
+type TxMessages = ReturnType<typeof toKafkaMessages>;
+
+/** A steady stream to `topic`: `perTick` messages every `tickMs`, from one producer of the test. */
+export async function pacedSender(
+  topic: string,
+  perTick: number,
+  tickMs: number,
+): Promise<(part: TxMessages) => Promise<void>> {
+  const producer = await connectedProducer();
+  return async (part) => {
+    for (let i = 0; i < part.length; i += perTick) {
+      await producer.send({ topic, messages: part.slice(i, i + perTick) });
+      await sleep(tickMs);
+    }
+  };
+}
+
+/**
+ * Reads `findings` and `dlq` back with Kafka's console consumer (read_committed) and checks what
+ * an outage of our own infrastructure must leave: one finding per transaction, none missing, none
+ * INVALID, nothing dead-lettered.
+ */
+export async function expectEveryTxScoredOnce(opts: {
+  findings: string;
+  dlq: string;
+  txs: readonly TokenTransferTx[];
+}): Promise<{ tally: Tally; dead: ReadRecord[] }> {
+  const out = await consoleConsume({
+    topic: opts.findings,
+    readCommitted: true,
+    timeoutMs: 20_000,
+    expected: opts.txs.length,
+  });
+  const tally = tallyFindings(
+    out,
+    opts.txs.map((x) => x.txHash),
+  );
+  const invalid = out.filter(
+    (r) => r.value && parseFinding(r.value).alertId === "INVALID-TOKEN-TRANSFERS-TX",
+  );
+  const dead = await consoleConsume({ topic: opts.dlq, readCommitted: true, timeoutMs: 3000 });
+  expect(tally.missing).toHaveLength(0);
+  expect(tally.duplicates).toBe(0);
+  expect(invalid.map((r) => parseFinding(r.value!).metadata.invalid_reason)).toEqual([]);
+  expect(dead).toHaveLength(0);
+  return { tally, dead };
 }

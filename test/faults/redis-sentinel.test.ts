@@ -1,23 +1,22 @@
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { parseFinding } from "../../src/contracts/finding.js";
 import { createLease } from "../../src/ingest/lease.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { Registry } from "../../src/kernel/metrics.js";
 import { createRedis } from "../../src/kernel/redis.js";
-import { connectedProducer } from "../helpers/kafka.js";
-import { consoleConsume } from "../helpers/kafka-cli.js";
+import { sleep } from "../../src/kernel/shutdown.js";
 import { metricValue } from "../helpers/metrics.js";
 import { uniqueName } from "../helpers/names.js";
 import { startPrivateRedis } from "../helpers/private-stack.js";
 import { startRedisHa } from "../helpers/redis-ha.js";
 import { toKafkaMessages } from "../helpers/transfers.js";
 import {
+  expectEveryTxScoredOnce,
+  pacedSender,
   redisFaultSetup,
   reportFault,
   startScoreStage,
-  tallyFindings,
   txsWithOwnSenders,
   waitCommittedToEnd,
   watchCommitted,
@@ -39,8 +38,6 @@ const N = 3000;
 const PER_TICK = 40;
 const TICK_MS = 200;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe("fault: a Redis failover through Sentinel loses and duplicates nothing", () => {
   it("gives every transaction exactly one scored finding through a primary SIGKILL and a manual failover mid-stream", async () => {
     const ha = await startRedisHa();
@@ -53,15 +50,9 @@ describe("fault: a Redis failover through Sentinel loses and duplicates nothing"
     const committed = await watchCommitted(group, transfers);
     const movedAfter = committed.movedAfter;
 
-    const producer = await connectedProducer();
     const messages = toKafkaMessages(txs);
     const third = Math.floor(messages.length / 3);
-    const stream = async (part: typeof messages) => {
-      for (let i = 0; i < part.length; i += PER_TICK) {
-        await producer.send({ topic: transfers, messages: part.slice(i, i + PER_TICK) });
-        await sleep(TICK_MS);
-      }
-    };
+    const stream = await pacedSender(transfers, PER_TICK, TICK_MS);
     // A fault `delayMs` into a stream of `part`: the fault happens while batches are in flight.
     const during = async (part: typeof messages, delayMs: number, fault: () => Promise<number>) => {
       const [, at] = await Promise.all([stream(part), sleep(delayMs).then(fault)]);
@@ -100,24 +91,7 @@ describe("fault: a Redis failover through Sentinel loses and duplicates nothing"
     await committed.stop();
     expect(await ha.primaryPort()).toBe(first);
 
-    const out = await consoleConsume({
-      topic: findings,
-      readCommitted: true,
-      timeoutMs: 20_000,
-      expected: N,
-    });
-    const t = tallyFindings(
-      out,
-      txs.map((x) => x.txHash),
-    );
-    const invalid = out.filter(
-      (r) => r.value && parseFinding(r.value).alertId === "INVALID-TOKEN-TRANSFERS-TX",
-    );
-    const dead = await consoleConsume({ topic: dlq, readCommitted: true, timeoutMs: 3000 });
-    expect(t.missing).toHaveLength(0);
-    expect(t.duplicates).toBe(0);
-    expect(invalid.map((r) => parseFinding(r.value!).metadata.invalid_reason)).toEqual([]);
-    expect(dead).toHaveLength(0);
+    const { tally: t, dead } = await expectEveryTxScoredOnce({ findings, dlq, txs });
     expect(await metricValue(registry, "att_score_paused", { dependency: "redis" })).toBe(0);
     expect(stage.isReady()).toBe(true);
 

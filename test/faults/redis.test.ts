@@ -1,17 +1,15 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { parseFinding } from "../../src/contracts/finding.js";
 import { Registry } from "../../src/kernel/metrics.js";
-import { connectedProducer } from "../helpers/kafka.js";
-import { consoleConsume } from "../helpers/kafka-cli.js";
 import { metricValue } from "../helpers/metrics.js";
 import { startPrivateRedis } from "../helpers/private-stack.js";
 import { toKafkaMessages } from "../helpers/transfers.js";
 import {
+  expectEveryTxScoredOnce,
+  pacedSender,
   redisFaultSetup,
   reportFault,
   startScoreStage,
-  tallyFindings,
   txsWithOwnSenders,
   waitCommittedToEnd,
   watchCommitted,
@@ -42,15 +40,9 @@ describe("fault: Redis outages pause scoring, they never become verdicts", () =>
     const committed = await watchCommitted(group, transfers);
     const movedAfter = committed.movedAfter;
 
-    const producer = await connectedProducer();
     const messages = toKafkaMessages(txs);
     const third = Math.floor(messages.length / 3);
-    const stream = async (part: typeof messages) => {
-      for (let i = 0; i < part.length; i += PER_TICK) {
-        await producer.send({ topic: transfers, messages: part.slice(i, i + PER_TICK) });
-        await new Promise((r) => setTimeout(r, TICK_MS));
-      }
-    };
+    const stream = await pacedSender(transfers, PER_TICK, TICK_MS);
     // 1. A steady stream, caught up; then Redis is SIGKILLed while the stage is idle, so the next
     //    batches meet it down from their first Redis call.
     await stream(messages.slice(0, third));
@@ -75,24 +67,7 @@ describe("fault: Redis outages pause scoring, they never become verdicts", () =>
     await waitCommittedToEnd(transfers, group, 120_000);
     await committed.stop();
 
-    const out = await consoleConsume({
-      topic: findings,
-      readCommitted: true,
-      timeoutMs: 20_000,
-      expected: N,
-    });
-    const t = tallyFindings(
-      out,
-      txs.map((x) => x.txHash),
-    );
-    const invalid = out.filter(
-      (r) => r.value && parseFinding(r.value).alertId === "INVALID-TOKEN-TRANSFERS-TX",
-    );
-    const dead = await consoleConsume({ topic: dlq, readCommitted: true, timeoutMs: 3000 });
-    expect(t.missing).toHaveLength(0);
-    expect(t.duplicates).toBe(0);
-    expect(invalid.map((r) => parseFinding(r.value!).metadata.invalid_reason)).toEqual([]);
-    expect(dead).toHaveLength(0);
+    const { tally: t, dead } = await expectEveryTxScoredOnce({ findings, dlq, txs });
     expect(
       await metricValue(registry, "att_score_pauses_total", { dependency: "redis" }),
     ).toBeGreaterThanOrEqual(1);
