@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
  * Schema pieces both card formats (att-model/1 in card.ts, att-model/2 in card-v2.ts) share:
@@ -24,3 +25,23 @@ export const cardOnnxSchema = z.looseObject({
   opsets: z.record(z.string(), z.number().int()),
   ir_version: z.number().int().optional(),
 });
+
+/** `raw` checked against a card format's schema, or ATT_MODEL_INVALID_CARD with the first ten offending paths. */
+export function parseCardSchema<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  path: string,
+  format: string,
+): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw modelError(
+      MODEL_ERROR_CODES.invalidCard,
+      `Model card ${path} does not follow the ${format} schema.`,
+      {
+        details: parsed.error.issues.slice(0, 10).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
+      },
+    );
+  }
+  return parsed.data;
+}

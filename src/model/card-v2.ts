@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { cardFilesSchema, cardOnnxSchema, histogramSchema, PLAIN_NAME } from "./card-parts.js";
+import {
+  cardFilesSchema,
+  cardOnnxSchema,
+  histogramSchema,
+  parseCardSchema,
+  PLAIN_NAME,
+} from "./card-parts.js";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
@@ -105,17 +111,7 @@ export type CardV2 = z.infer<typeof cardV2Schema>;
  * `files`; a card without explanations says why.
  */
 export function parseCardV2(raw: unknown, path: string): CardV2 {
-  const parsed = cardV2Schema.safeParse(raw);
-  if (!parsed.success) {
-    throw modelError(
-      MODEL_ERROR_CODES.invalidCard,
-      `Model card ${path} does not follow the ${CARD_FORMAT_V2} schema.`,
-      {
-        details: parsed.error.issues.slice(0, 10).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
-      },
-    );
-  }
-  const card = parsed.data;
+  const card = parseCardSchema(cardV2Schema, raw, path, CARD_FORMAT_V2);
   const problems: string[] = [];
   if (card.threshold !== card.score.threshold)
     problems.push(`threshold ${card.threshold} differs from score.threshold ${card.score.threshold}`);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CARD_FORMAT_V2, parseCardV2, type CardV2 } from "./card-v2.js";
-import { cardFilesSchema, cardOnnxSchema, histogramSchema } from "./card-parts.js";
+import { cardFilesSchema, cardOnnxSchema, histogramSchema, parseCardSchema } from "./card-parts.js";
 import { MODEL_ERROR_CODES, modelError } from "./errors.js";
 
 /**
@@ -83,17 +83,7 @@ export function parseCard(raw: unknown, path: string): ModelCard {
     );
   }
   checkFeatureList(doc.features, path);
-  const parsed = cardSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw modelError(
-      MODEL_ERROR_CODES.invalidCard,
-      `Model card ${path} does not follow the ${CARD_FORMAT} schema.`,
-      {
-        details: parsed.error.issues.slice(0, 10).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
-      },
-    );
-  }
-  const card = parsed.data;
+  const card = parseCardSchema(cardSchema, raw, path, CARD_FORMAT);
   const missing = REQUIRED_FILES.filter((f) => !(f in card.files));
   if (missing.length) {
     throw modelError(
