@@ -92,7 +92,7 @@ function addFeatureMetadata(out: Record<string, string>, features: Record<string
   for (const name in features) out[name] = fmt(features[name]!);
 }
 
-const SCORED_TAIL_KEYS = [
+export const SCORED_TAIL_KEYS = [
   "max_single_token_transfers_name",
   "token_types",
   "prediction",

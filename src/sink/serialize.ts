@@ -1,5 +1,12 @@
 import { ALERT_IDS, findingUniqueKey, type Finding } from "../contracts/finding.js";
-import { buildScoredFinding, fmt, formatExplanations, type ModelInfo, type ScoredTx } from "./findings.js";
+import {
+  buildScoredFinding,
+  fmt,
+  formatExplanations,
+  SCORED_TAIL_KEYS as BUILDER_TAIL_KEYS,
+  type ModelInfo,
+  type ScoredTx,
+} from "./findings.js";
 
 /**
  * The lean write path of a scored finding (issue 18): its JSON written straight from the score
@@ -14,19 +21,8 @@ import { buildScoredFinding, fmt, formatExplanations, type ModelInfo, type Score
  * serialized by the reference itself.
  */
 
-const SCORED_TAIL_KEYS = new Set([
-  "from",
-  "max_single_token_transfers_name",
-  "token_types",
-  "prediction",
-  "anomaly_score",
-  "anomaly_threshold",
-  "model_version",
-  "feature_generation_response_time_sec",
-  "model_pred_response_time_sec",
-  "model_explanations",
-  "allowlisted",
-]);
+/** Every metadata key the reference writes beside the features (an att-model/1 finding). */
+const SCORED_TAIL_KEYS = new Set<string>(["from", ...BUILDER_TAIL_KEYS, "allowlisted"]);
 
 /** The metadata field of an allow-listed sender's or contract's finding (src/sink/findings.ts). */
 const ALLOWLISTED = `,"allowlisted":"true"`;
