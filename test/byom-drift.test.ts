@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseMonitorCard } from "../src/monitor/card.js";
 import { createDriftMonitor } from "../src/monitor/drift.js";
-import { rng } from "./model-fixtures.js";
+import { rng } from "./helpers/rng.js";
 
 /**
  * Drift monitoring of an att-model/2 model (issue 15): it histograms the score whatever the score

@@ -14,7 +14,8 @@ import { loadModel, type Model } from "../src/model/index.js";
 import type { CardV2 } from "../src/model/card-v2.js";
 import { createTreeExplainer } from "../src/model/tree-shap.js";
 import { HAS_TOOLING, TOOLING_PYTHON } from "./helpers/byom.js";
-import { copyModel, editJson, rng } from "./model-fixtures.js";
+import { rng } from "./helpers/rng.js";
+import { copyModel, editJson } from "./model-fixtures.js";
 
 /**
  * The att-model/2 engine on folders whose every number is known: test/helpers/byom_fixture.py

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { scoreCsv } from "../src/model/cli/score.js";
@@ -13,6 +12,7 @@ import { loadSimulationSources } from "../src/tools/simulate/sources.js";
 import { loadConfig } from "../src/kernel/config/index.js";
 import { findChromium, launchChromium } from "./helpers/chromium.js";
 import { keepScreenshot, watchPage } from "./helpers/report-page.js";
+import { sink } from "./helpers/sink.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const REGISTRY = join(REPO, "models", "registry");
@@ -24,14 +24,6 @@ function tmp(): string {
   const dir = mkdtempSync(join(tmpdir(), "att-compare-"));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function sink(): PassThrough & { text: () => string } {
-  const s = new PassThrough() as PassThrough & { text: () => string };
-  const chunks: Buffer[] = [];
-  s.on("data", (c: Buffer) => chunks.push(c));
-  s.text = () => Buffer.concat(chunks).toString("utf8");
-  return s;
 }
 
 /** 3,000 simulated normal rows and 30 exploit rows (label column), as `att simulate --rows` writes them. */

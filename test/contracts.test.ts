@@ -8,6 +8,7 @@ import {
 } from "../src/contracts/token-transfer-tx.js";
 import { findingUniqueKey, parseFinding } from "../src/contracts/finding.js";
 import { ValidationError } from "../src/kernel/errors.js";
+import { rng } from "./helpers/rng.js";
 
 const good: TokenTransferTx = {
   v: 1,
@@ -136,16 +137,6 @@ describe("TokenTransferTx fast-path check", () => {
   ];
   const topKeys = [...Object.keys(good), "removed", "extra", "__proto__", "constructor"];
   const transferKeys = [...Object.keys(good.transfers[0]!), "extra"];
-
-  function rng(seed: number) {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(s ^ (s >>> 15), 1 | s);
-      t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   function mutate(rand: () => number): unknown {
     const msg = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;

@@ -3,7 +3,8 @@ import { averagePathLength, expectedPathLength, parseForest, type Forest } from 
 import { loadModel, type Model } from "../src/model/index.js";
 import { treeShapAlgorithm2 } from "./helpers/tree-shap-reference.js";
 import { createTreeExplainer } from "../src/model/tree-shap.js";
-import { committedAttOriginalDir, defaultModelDir, randomRows, readForest, rng } from "./model-fixtures.js";
+import { rng } from "./helpers/rng.js";
+import { committedAttOriginalDir, defaultModelDir, randomRows, readForest } from "./model-fixtures.js";
 
 const forests = [
   { name: "the registry's default model", dir: defaultModelDir() },

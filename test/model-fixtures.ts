@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { csvRecord } from "../src/kernel/csv.js";
 import { parseForest, type Forest } from "../src/model/forest.js";
 import { SHARED_DATA } from "./helpers/services.js";
+import { rng } from "./helpers/rng.js";
 
 /** Fixtures shared by test/model*.test.ts: the committed registry, the Python venv, random rows. */
 
@@ -75,18 +76,6 @@ export function editJson(path: string, edit: (doc: Record<string, unknown>) => v
   const doc = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
   edit(doc);
   writeFileSync(path, JSON.stringify(doc));
-}
-
-/** Deterministic PRNG (mulberry32) so that a failing row can be reproduced. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,7 +1,6 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { serializeFinding } from "../src/contracts/finding.js";
@@ -16,17 +15,10 @@ import { simulateFeatureRows, type FeatureRow } from "../src/tools/simulate/rows
 import { loadSimulationSources } from "../src/tools/simulate/sources.js";
 import { connectedProducer, createTestTopic } from "./helpers/kafka.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
+import { sink } from "./helpers/sink.js";
 
 const REGISTRY = fileURLToPath(new URL("../models/registry", import.meta.url));
 const BASE = readDefaultVersion(REGISTRY)!;
-
-function sink(): PassThrough & { text: () => string } {
-  const s = new PassThrough() as PassThrough & { text: () => string };
-  const chunks: Buffer[] = [];
-  s.on("data", (c: Buffer) => chunks.push(c));
-  s.text = () => Buffer.concat(chunks).toString("utf8");
-  return s;
-}
 
 function tx(row: FeatureRow, i: number): TokenTransferTx {
   return {

@@ -16,6 +16,7 @@ import { connectedProducer, readTopic } from "./helpers/kafka.js";
 import { testRedis } from "./helpers/redis.js";
 import { createScoreTopics, scoreEnv } from "./helpers/score-env.js";
 import { seedEnrichmentCache, syntheticTxs } from "./helpers/transfers.js";
+import { rng } from "./helpers/rng.js";
 
 /**
  * The published JSON Schema files (schemas/) are the zod contracts, byte for byte as the
@@ -32,16 +33,6 @@ function validators(): Map<string, ValidateFunction> {
   // zod writes a pattern beside every format it emits; the format is checked as well.
   ajv.addFormat("date-time", (s: string) => !Number.isNaN(Date.parse(s)));
   return new Map(PUBLISHED.map((p) => [p.file, ajv.compile(schemaFile(p.file))]));
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const POOL: unknown[] = [

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { serializeFinding, type Finding } from "../src/contracts/finding.js";
 import type { TokenTransferTx } from "../src/contracts/token-transfer-tx.js";
@@ -19,6 +18,7 @@ import { consoleConsume } from "./helpers/kafka-cli.js";
 import { uniqueName } from "./helpers/names.js";
 import { runAtt } from "./helpers/processes.js";
 import { KAFKA_BROKERS } from "./helpers/services.js";
+import { sink } from "./helpers/sink.js";
 
 /**
  * `att verdict` (issue 16): one Verdict v1 per transaction on a compacted topic, keyed
@@ -28,14 +28,6 @@ import { KAFKA_BROKERS } from "./helpers/services.js";
 
 const hex = (n: number, bytes: number) => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
 const txHash = (i: number) => hex(0xfeed0000 + i, 32);
-
-function sink(): PassThrough & { text: () => string } {
-  const s = new PassThrough() as PassThrough & { text: () => string };
-  const chunks: Buffer[] = [];
-  s.on("data", (c: Buffer) => chunks.push(c));
-  s.text = () => Buffer.concat(chunks).toString("utf8");
-  return s;
-}
 
 function labelsEnv(): Record<string, string> {
   const verdicts = uniqueName("verdicts");
