@@ -13,11 +13,12 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
+import { tcpReachable } from "../../src/kernel/net.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const STACK_SCRIPT = join(REPO, "deploy", "local", "stack.sh");
@@ -118,16 +119,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once("error", () => done(false));
-  });
-}
+const portOpen = (port: number) => tcpReachable("127.0.0.1", port);
 
 /** Waits until the process is gone and nothing listens on its ports any more. */
 async function waitDead(pid: number, ports: number[], timeoutMs: number): Promise<void> {

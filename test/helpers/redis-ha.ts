@@ -13,7 +13,6 @@
  *   await ha.waitPrimaryNot(old, 30_000);      // Sentinel promoted the replica
  */
 import { execFile } from "node:child_process";
-import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +20,8 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { onTestFinished } from "vitest";
 import { alive } from "./private-stack.js";
+import { tcpReachable } from "../../src/kernel/net.js";
+import { sleep } from "../../src/kernel/shutdown.js";
 
 const SCRIPT = fileURLToPath(new URL("../../deploy/local/redis-ha.sh", import.meta.url));
 
@@ -84,18 +85,7 @@ async function ask<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once("error", () => done(false));
-  });
-}
+const portOpen = (port: number) => tcpReachable("127.0.0.1", port);
 
 /** Starts the private primary, replica and sentinels; everything is killed when the test ends. */
 export async function startRedisHa(): Promise<RedisHa> {
