@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { TokenTransferTx } from "../../src/contracts/token-transfer-tx.js";
 import { loadMainnetTransferTxs, MAINNET_TRANSFERS_CSV } from "../../test/helpers/mainnet.js";
-import { syntheticTxs, TEST_TOKENS } from "../../test/helpers/transfers.js";
+import { STANDIN_TEST_TOKENS, syntheticTxs } from "../../test/helpers/transfers.js";
 import type { StandinToken } from "../../test/fixtures/api-standin/server.js";
 
 export const MAINNET_CSV = MAINNET_TRANSFERS_CSV;
@@ -24,12 +24,7 @@ export function loadTraffic(syntheticCount = 9000): Traffic {
     return {
       source: `synthetic (${MAINNET_CSV} not found)`,
       txs: syntheticTxs(syntheticCount, { seed: 4242, senders: Math.round(syntheticCount / 2) }),
-      tokens: TEST_TOKENS.map((t) => ({
-        address: t.address,
-        name: t.name,
-        symbol: t.symbol,
-        decimals: t.decimals,
-      })),
+      tokens: STANDIN_TEST_TOKENS,
     };
   }
   const txs = loadMainnetTransferTxs(MAINNET_CSV);

@@ -14,7 +14,7 @@ import { connectedAdmin, connectedProducer, createTestTopic } from "../helpers/k
 import { consoleConsume } from "../helpers/kafka-cli.js";
 import { uniqueName } from "../helpers/names.js";
 import { KAFKA_BROKERS } from "../helpers/services.js";
-import { syntheticTxs, TEST_TOKENS, type toKafkaMessages } from "../helpers/transfers.js";
+import { STANDIN_TEST_TOKENS, syntheticTxs, type toKafkaMessages } from "../helpers/transfers.js";
 
 /**
  * The fault-injection suite's bookkeeping: what a case put in, what came out, and one line per
@@ -185,12 +185,7 @@ export interface RedisFaultSetup {
 export async function redisFaultSetup(name: string, redisUrl: string): Promise<RedisFaultSetup> {
   const api = await startStandin({
     firstTx: firstTxOf,
-    tokens: TEST_TOKENS.map((t) => ({
-      address: t.address,
-      name: t.name,
-      symbol: t.symbol,
-      decimals: t.decimals,
-    })),
+    tokens: STANDIN_TEST_TOKENS,
   });
   onTestFinished(() => api.close());
   const transfers = await createTestTopic(`${name}-transfers`, 3);

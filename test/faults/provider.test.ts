@@ -11,7 +11,7 @@ import { connectedProducer } from "../helpers/kafka.js";
 import { consoleConsume } from "../helpers/kafka-cli.js";
 import { metricValue } from "../helpers/metrics.js";
 import { createScoreTopics, scoreEnv } from "../helpers/score-env.js";
-import { syntheticTxs, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
+import { syntheticTxs, STANDIN_TEST_TOKENS, TEST_TOKENS, toKafkaMessages } from "../helpers/transfers.js";
 import { reportFault, tallyFindings, waitCommittedToEnd } from "./harness.js";
 
 /**
@@ -53,12 +53,7 @@ describe("fault: a hostile provider is retried, never read as an answer", () => 
         etherscanKeys: [ETHERSCAN_KEY],
         ethplorerKeys: [ETHPLORER_KEY],
         firstTx,
-        tokens: TEST_TOKENS.map((t) => ({
-          address: t.address,
-          name: t.name,
-          symbol: t.symbol,
-          decimals: t.decimals,
-        })),
+        tokens: STANDIN_TEST_TOKENS,
       });
       onTestFinished(() => api.close());
       const t = await createScoreTopics("fault-provider", { transfers: 3, findings: 3 });

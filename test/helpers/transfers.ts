@@ -20,6 +20,14 @@ export const TEST_TOKENS: TokenMeta[] = [
   decimals: t.decimals,
 }));
 
+/** TEST_TOKENS as the Ethplorer/Etherscan stand-in serves them (test/fixtures/api-standin). */
+export const STANDIN_TEST_TOKENS = TEST_TOKENS.map((t) => ({
+  address: t.address,
+  name: t.name,
+  symbol: t.symbol,
+  decimals: t.decimals,
+}));
+
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
