@@ -4,7 +4,7 @@ import { serializeFinding, type Finding } from "../contracts/finding.js";
 import { parseTokenTransferTx, type TokenTransferTx } from "../contracts/token-transfer-tx.js";
 import { errorCode } from "../kernel/errors.js";
 import { scrubSecrets } from "../kernel/logger.js";
-import { buildInvalidFinding, buildScoredFinding, possibleFindingKeys } from "../sink/findings.js";
+import { buildInvalidFinding, possibleFindingKeys } from "../sink/findings.js";
 import { fitsBudget, recordLimits, type RecordLimits } from "../sink/limits.js";
 import { allFindingTopics, routeFinding, type RoutedMessage, type RoutingConfig } from "../sink/router.js";
 import { plainFinding, serializeScoredFinding } from "../sink/serialize.js";
@@ -316,17 +316,11 @@ export function createBatchProcessor(deps: {
           modelTimeSec: perTxModelSec,
           allowlisted,
         };
-        if (modelInfo.scoreKind === undefined) {
-          // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
-          // serializeFinding(buildScoredFinding(…)) without the object graph in between.
-          const serialized = serializeScoredFinding(scored, modelInfo);
-          finding = serialized;
-          value = serialized.value;
-        } else {
-          // An att-model/2 model's labels and score kind (issue 15) are the builder's alone.
-          finding = buildScoredFinding(scored, modelInfo);
-          value = serializeFinding(finding);
-        }
+        // Serialized straight to its JSON (src/sink/serialize.ts): the same bytes as
+        // serializeFinding(buildScoredFinding(…)) without the object graph in between.
+        const serialized = serializeScoredFinding(scored, modelInfo);
+        finding = serialized;
+        value = serialized.value;
         kind = anomalous ? "anomalous" : "normal";
       }
       const budget = findingBudget(finding.uniqueKey, finding.alertId);

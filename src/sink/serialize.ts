@@ -94,7 +94,10 @@ export function serializeScoredFinding(s: ScoredTx, model: ModelInfo): Serialize
     alertId,
     modelVersion: model.version,
   });
+  // What the literal below does not write goes through the reference: an att-model/2 model's
+  // labels and score kind (issue 15), and the unusual inputs named at the top of this file.
   if (
+    model.scoreKind !== undefined ||
     !prefixes ||
     typeof s.maxSingleTokenName !== "string" ||
     typeof model.version !== "string" ||
