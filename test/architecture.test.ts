@@ -27,7 +27,7 @@ const ALLOWED: Record<string, string[]> = {
   "tools/simulate": ["contracts", "features", "kernel", "model", "rpc"],
   "tools/demo": ["contracts", "kernel", "rpc", "tools/simulate"],
   "tools/compare": ["contracts", "kernel", "model", "tools/labels", "tools/stats"],
-  "tools/retrain": ["contracts", "kernel", "model", "tools/compare", "tools/stats"],
+  "tools/retrain": ["contracts", "kernel", "model", "tools/compare", "tools/labels", "tools/stats"],
   commands: [
     "enrich",
     "ingest",

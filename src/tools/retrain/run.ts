@@ -157,7 +157,6 @@ export async function runRetrain(flags: RetrainFlags, io: RetrainIo = {}): Promi
   if (exclude.size) {
     const verdicts = await readVerdicts(kafka, {
       topic: flags.verdictsTopic ?? config.labels.verdictsTopic,
-      nowMs,
       logger,
       idleTimeoutMs: config.monitor.statsIdleTimeoutMs,
     });
