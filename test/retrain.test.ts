@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,7 @@ import { loadModel } from "../src/model/index.js";
 import { readDefaultVersion } from "../src/model/registry.js";
 import { buildDriftFinding, retrainCommand } from "../src/monitor/drift-finding.js";
 import { buildInvalidFinding, buildScoredFinding } from "../src/sink/findings.js";
+import { loadCompareInput } from "../src/tools/compare/run.js";
 import { runRetrain } from "../src/tools/retrain/run.js";
 import { simulateFeatureRows, type FeatureRow } from "../src/tools/simulate/rows.js";
 import { loadSimulationSources } from "../src/tools/simulate/sources.js";
@@ -243,5 +244,55 @@ describe("att model retrain", () => {
       }),
     ).toBe(command);
     expect(f.description.endsWith(`Retrain on this window: ${command}`)).toBe(true);
+  });
+});
+
+describe("att model compare over a range of findings", () => {
+  it("labels the range with the analysts' verdicts: a true-positive and a false-positive verdict label their rows, a verdict overrides the labels file, other rows stay unlabelled", async () => {
+    const verdictsTopic = await createTestTopic("compare-verdicts", 1);
+    const env = {
+      ATT_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      ATT_VERDICTS_TOPIC: verdictsTopic,
+      ATT_LOG_LEVEL: "warn",
+    };
+    const { rows, findings } = await windowOfFindings(env);
+    const topic = await createTestTopic("compare-findings", 2);
+    const t0 = Date.now();
+    await publish(
+      topic,
+      findings.map((f) => ({ key: f.uniqueKey, value: serializeFinding(f) })),
+    );
+    const exploit = rows.find((r) => r.label === "exploit")!.txHash.toLowerCase();
+    const normal = rows.find((r) => r.label !== "exploit")!.txHash.toLowerCase();
+    const verdict = (hash: string, v: string) => ({
+      key: `1:${hash}`,
+      value: JSON.stringify({
+        v: 1,
+        chainId: 1,
+        txHash: hash,
+        verdict: v,
+        analyst: "test",
+        at: new Date().toISOString(),
+      }),
+    });
+    // The exploit judged a false positive, a normal row judged an attack.
+    await publish(verdictsTopic, [verdict(exploit, "false-positive"), verdict(normal, "true-positive")]);
+    const dir = mkdtempSync(join(tmpdir(), "att-compare-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const labelsCsv = join(dir, "labels.csv");
+    writeFileSync(labelsCsv, `tx_hash,label\n${exploit},exploit\n`);
+    const card = JSON.parse(readFileSync(join(REGISTRY, BASE, "model.json"), "utf8")) as {
+      features: string[];
+    };
+    const input = await loadCompareInput(
+      { from: String(t0 - 1000), to: String(Date.now() + 1), topic, labels: labelsCsv },
+      card.features,
+      { env, stderr: sink() },
+    );
+    expect(input.rows).toHaveLength(findings.length);
+    const byId = new Map(input.rows.map((r) => [r.id.toLowerCase(), r.label]));
+    expect(byId.get(exploit)).toBe(false);
+    expect(byId.get(normal)).toBe(true);
+    expect(input.rows.filter((r) => r.label !== undefined)).toHaveLength(2);
   });
 });

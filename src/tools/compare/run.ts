@@ -7,6 +7,7 @@ import { loadModel, type Model } from "../../model/index.js";
 import { createFindingsCollector } from "../stats/collect.js";
 import { createProgress } from "../stats/progress.js";
 import { parseTimeRange } from "../stats/time.js";
+import { loadLabels, type TxLabel } from "../labels/labels.js";
 import { readRangeWithProgress, toolLogger, type ToolIo } from "../stats/tool.js";
 import { compareModels, type CompareInput, type CompareOptions, type CompareReport } from "./compare.js";
 import { formatTerminal } from "./format.js";
@@ -47,6 +48,7 @@ export async function loadCompareInput(
   const config = loadConfig(io.env ?? process.env);
   const stderr = io.stderr ?? process.stderr;
   let input: CompareInput;
+  let rangeLabel: ((txHash: string) => TxLabel | undefined) | undefined;
   if (flags.input) {
     if (flags.from || flags.to)
       throw new ConfigError("--input and --from/--to exclude each other", {
@@ -79,8 +81,27 @@ export async function loadCompareInput(
       collector.findings.values(),
       features,
     );
+    // The analysts' verdicts and the known exploit rows label the range too, as in att stats.
+    const labels = await loadLabels(kafka, {
+      verdictsTopic: config.labels.verdictsTopic,
+      exploitLogs: [],
+      logger,
+    });
+    const chainOf = new Map<string, number>();
+    for (const f of collector.findings.values())
+      if (f.txHash && f.chainId !== undefined) chainOf.set(f.txHash, f.chainId);
+    rangeLabel = (id) => {
+      const chainId = chainOf.get(id);
+      return chainId === undefined ? undefined : labels.get(chainId, id);
+    };
   }
   if (flags.labels) applyLabels(input, readLabels(flags.labels));
+  // A verdict overrides what a labels file says; a known exploit row labels only unlabelled rows.
+  if (rangeLabel)
+    for (const row of input.rows) {
+      const l = rangeLabel(row.id);
+      if (l && (l.source === "verdict" || row.label === undefined)) row.label = l.positive;
+    }
   return input;
 }
 
